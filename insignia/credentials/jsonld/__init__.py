@@ -1,0 +1,1 @@
+"""JSON-LD for credentials: offline context loading and RDF canonicalisation."""
