@@ -3,6 +3,6 @@
 Framework-free: nothing here imports Django. I/O happens only through objects the caller passes in.
 """
 
-from .errors import CredentialError
+from insignia.credentials.errors import CredentialError
 
 __all__ = ["CredentialError"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pyld import jsonld
 
-from .loader import ContextLoader, default_loader
+from insignia.credentials.jsonld.loader import ContextLoader, default_loader
 
 
 def canonize(document: dict, *, loader: ContextLoader | None = None, safe: bool = True) -> str:

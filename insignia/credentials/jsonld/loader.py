@@ -17,8 +17,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..errors import ContextError, FetchError
-from .contexts import builtin_urls, load_builtin
+from insignia.credentials.errors import ContextError, FetchError
+from insignia.credentials.jsonld.contexts import builtin_urls, load_builtin
 
 #: A fetcher takes a URL and returns the response body. It is the only network access.
 Fetcher = Callable[[str], bytes]
