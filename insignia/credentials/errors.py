@@ -91,7 +91,14 @@ class DidError(CredentialError):
 
 
 class FetchError(CredentialError):
+    """A fetcher could not retrieve a resource. ``status`` is the HTTP status when there was a response
+    (an OB 2.0 hosted assertion answering 410 Gone has been revoked)."""
+
     code = "fetch_failed"
+
+    def __init__(self, message: str, *, code: str | None = None, status: int | None = None) -> None:
+        super().__init__(message, code=code)
+        self.status = status
 
 
 class StatusListError(CredentialError):
