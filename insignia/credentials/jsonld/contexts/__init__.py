@@ -54,4 +54,31 @@ def load_builtin(url: str) -> dict | None:
 
 
 def builtin_urls() -> frozenset[str]:
+    """Every URL ``load_builtin`` answers."""
     return frozenset(_PRODUCERS)
+
+
+def pyld_urls() -> frozenset[str]:
+    """The built-in URLs served from pyld's bundled copies (the rest are produced here)."""
+    return frozenset(_PYLD_URLS)
+
+
+def _register_produced() -> None:
+    from insignia.credentials.jsonld.contexts import (
+        clr_v2p0,
+        credentials,
+        ob_v2p0,
+        ob_v3p0,
+        ob_v3p0_beta,
+        security,
+        status,
+    )
+
+    for module in (ob_v3p0, ob_v3p0_beta, security, status, ob_v2p0, clr_v2p0, credentials):
+        for url, producer in module.PRODUCERS.items():
+            if url in _PRODUCERS:
+                raise RuntimeError(f"Two producers for the context {url}")
+            register(url, producer)
+
+
+_register_produced()
