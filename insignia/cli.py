@@ -1,0 +1,89 @@
+"""The ``insignia`` command line.
+
+``insignia verify PATH_OR_URL [--recipient EMAIL] [--json]`` prints a verification report and
+exits 0 (valid), 1 (invalid) or 2 (could not decide).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from insignia import __version__
+
+EXIT_CODES = {"valid": 0, "invalid": 1, "indeterminate": 2}
+SYMBOLS = {"passed": "✓", "failed": "✗", "not_checked": "?"}
+HEADLINES = {
+    "valid": "VALID — this credential is authentic, unaltered and current.",
+    "invalid": "INVALID — do not trust this credential.",
+    "indeterminate": "COULD NOT FULLY CHECK — some checks could not be made.",
+}
+
+
+def _read_input(target: str) -> bytes | str:
+    if target == "-":
+        return sys.stdin.buffer.read()
+    if target.lower().startswith(("http://", "https://")):
+        return target
+    path = Path(target)
+    if not path.is_file():
+        raise SystemExit(f"insignia verify: {target} is neither a file nor an http(s) URL")
+    return path.read_bytes()
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from insignia.credentials.verify.pipeline import Verifier
+    from insignia.net.fetch import HttpFetcher
+
+    fetch = None if args.offline else HttpFetcher(allow_loopback=args.allow_http_loopback)
+    verifier = Verifier(fetch=fetch, allow_http_loopback=args.allow_http_loopback)
+    report = verifier.verify(_read_input(args.target), recipient=args.recipient)
+    verdict = str(report.verdict)
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False))
+        return EXIT_CODES[verdict]
+    summary = report.summary
+    print(HEADLINES[verdict])
+    if summary.name:
+        print(f"  Badge:   {summary.name}")
+    if summary.issuer_name or summary.issuer_id:
+        print(f"  Issuer:  {summary.issuer_name or ''} {('<' + summary.issuer_id + '>') if summary.issuer_id else ''}")
+    if summary.valid_from:
+        print(f"  Issued:  {summary.valid_from}" + (f", expires {summary.valid_until}" if summary.valid_until else ""))
+    print()
+    for check in report.checks:
+        print(f"  {SYMBOLS[str(check.status)]} {check.title}: {check.message} [{check.code}]")
+    return EXIT_CODES[verdict]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="insignia", description="Insignia: Open Badges 2.0 and 3.0 credentials.")
+    parser.add_argument("--version", action="version", version=f"insignia {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    verify = commands.add_parser(
+        "verify",
+        help="verify a credential file, baked image, JWT or URL",
+        description="Verify a credential (JSON, JWT, baked PNG/SVG, or a URL). "
+        "Exit status: 0 valid, 1 invalid, 2 could not decide.",
+    )
+    verify.add_argument("target", metavar="PATH_OR_URL", help="a file, '-' for standard input, or an https URL")
+    verify.add_argument("--recipient", help="the email address or URL the badge should have been awarded to")
+    verify.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    verify.add_argument("--offline", action="store_true", help="never use the network")
+    verify.add_argument(
+        "--allow-http-loopback", action="store_true", help="development: allow http:// URLs on this machine"
+    )
+    verify.set_defaults(handler=_verify)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.handler(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Network access for the parts of Insignia that must fetch things (the kernel itself never does)."""
