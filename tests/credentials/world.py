@@ -86,7 +86,7 @@ class Issuer:
             bitstring=self.lists[purpose],
             valid_from=NOW - timedelta(days=30),
         )
-        self.network.put_json(self.list_url(purpose), sign_credential(unsigned, signer or self.ed25519, check=False))
+        self.network.put_json(self.list_url(purpose), sign_credential(unsigned, signer or self.ed25519))
 
     def set_status(self, purpose: str, index: int, value: bool) -> None:
         self.lists[purpose].set(index, value)

@@ -42,10 +42,17 @@ class _PublicKey(Protocol):
 class _Method(Protocol):
     """What a dereferenced verification method must offer (see ``dids.resolver.VerificationMethod``)."""
 
-    id: str
-    controller: str
-    public_key: Any
-    purposes: Any
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def controller(self) -> str: ...
+
+    @property
+    def public_key(self) -> Any: ...
+
+    @property
+    def purposes(self) -> Any: ...
 
 
 MethodResolver = Callable[[str], _Method]
@@ -235,7 +242,7 @@ def verify_proof(
         label, method_id = _check_options(proof)
     except ProofError as exc:
         return ProofOutcome(False, exc.code, exc.message, proof_type=str(proof.get("type")))
-    base = {"verification_method": method_id, "proof_type": proof.get("type"), "cryptosuite": label}
+    base: dict[str, Any] = {"verification_method": method_id, "proof_type": proof.get("type"), "cryptosuite": label}
     if proof["proofPurpose"] != expected_purpose:
         return ProofOutcome(
             False,

@@ -87,14 +87,21 @@ def _summarise(assertion: dict[str, Any], badge: dict[str, Any] | None, issuer: 
         summary.issuer_url = issuer.get("url")
 
 
+def _listed_keys(issuer: dict[str, Any] | None) -> list[str]:
+    """The key URLs an OB 2.0 issuer profile lists under ``publicKey`` (ids or embedded keys)."""
+    if not issuer:
+        return []
+    keys = [k if isinstance(k, str) else (k.get("id") if isinstance(k, dict) else None)
+            for k in _as_list(issuer.get("publicKey"))]
+    return [k for k in keys if isinstance(k, str)]
+
+
 def _check_signed(token: str, assertion: dict[str, Any], issuer: dict[str, Any] | None, ctx: Context) -> None:
     report = ctx.report
     verification = assertion.get("verification") or {}
     creator = verification.get("creator") if isinstance(verification, dict) else None
-    key_urls = [creator] if isinstance(creator, str) else []
-    if issuer:
-        key_urls += [k if isinstance(k, str) else (k or {}).get("id") for k in _as_list(issuer.get("publicKey"))]
-    key_urls = [k for k in dict.fromkeys(key_urls) if isinstance(k, str)]
+    listed = _listed_keys(issuer)
+    key_urls = list(dict.fromkeys(([creator] if isinstance(creator, str) else []) + listed))
     if not key_urls:
         report.failed("proof", "key_missing", "The signed assertion names no public key, and its issuer lists none.")
         report.not_checked("issuer_key", "not_reached", "No key to check.")
@@ -124,8 +131,7 @@ def _check_signed(token: str, assertion: dict[str, Any], issuer: dict[str, Any] 
         elif owner != issuer_id:
             report.failed("issuer_key", "issuer_key_mismatch",
                           f"The key {key_url} belongs to {owner}, not to the issuer {issuer_id}.")
-        elif key_url not in [k if isinstance(k, str) else (k or {}).get("id")
-                             for k in _as_list(issuer.get("publicKey"))]:
+        elif key_url not in listed:
             report.failed("issuer_key", "key_not_listed", f"The issuer {issuer_id} does not list the key {key_url}.")
         else:
             report.passed("issuer_key", "issuer_key_bound", f"The key {key_url} belongs to the issuer {issuer_id}.")

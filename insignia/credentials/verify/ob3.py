@@ -452,7 +452,8 @@ def run(parsed: ParsedInput, ctx: Context) -> None:
     check_schema(credential, ctx)
     if parsed.kind == "vc-jwt":
         check_jwt_proof(parsed.token or "", credential, ctx)
-        if credential.get("proof") is not None and report.get("proof").status is not CheckStatus.PASSED:
+        jwt_proof = report.get("proof")
+        if credential.get("proof") is not None and (jwt_proof is None or jwt_proof.status is not CheckStatus.PASSED):
             check_embedded_proof(credential, ctx)
     else:
         check_embedded_proof(credential, ctx)
