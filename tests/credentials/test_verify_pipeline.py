@@ -282,3 +282,36 @@ def test_official_1edtech_signed_vector_verifies_offline_with_its_issuer_documen
     assert _status(report, "proof") == ("passed", "signature_valid")
     assert _status(report, "issuer_key") == ("passed", "issuer_key_bound")
     assert report.verdict is Verdict.VALID, report.to_json()
+
+
+def _official_schemas() -> dict[str, dict]:
+    from tests.conftest import spec_path
+
+    base = "https://purl.imsglobal.org/spec/ob/v3p0/schema/json/"
+    return {
+        base + path.name: json.loads(path.read_text(encoding="utf-8"))
+        for path in spec_path("schemas", "ob_v3p0", "json").glob("*.json")
+    }
+
+
+def test_credential_schema_named_by_the_credential_is_applied(network: Network, issuer: Issuer) -> None:
+    from insignia.credentials.model.ob3 import ACHIEVEMENT_CREDENTIAL_SCHEMA
+
+    verifier = Verifier(fetch=network, schemas=_official_schemas())
+    credential = issuer.credential()
+    credential["@context"].append("https://purl.imsglobal.org/spec/ob/v3p0/extensions.json")
+    credential["credentialSchema"] = [{"id": ACHIEVEMENT_CREDENTIAL_SCHEMA, "type": "1EdTechJsonSchemaValidator2019"}]
+    report = verifier.verify(issuer.sign(credential), now=NOW)
+    assert report.verdict is Verdict.VALID, report.to_json()
+    assert "not available" not in report.get("schema").message
+    offline = Verifier(fetch=network).verify(issuer.sign(credential), now=NOW)
+    assert "not available offline" in offline.get("schema").message
+
+
+def test_schema_set_reports_violations() -> None:
+    from insignia.credentials.model.ob3 import ACHIEVEMENT_CREDENTIAL_SCHEMA
+    from insignia.credentials.verify.schemas import SchemaSet
+
+    schemas = SchemaSet(_official_schemas())
+    errors = schemas.errors(ACHIEVEMENT_CREDENTIAL_SCHEMA, {"type": ["VerifiableCredential"], "issuer": 5})
+    assert errors

@@ -14,6 +14,7 @@ from insignia.credentials.status.bitstring import check_status as read_status_en
 from insignia.credentials.status.revocation_list import is_revoked_1edtech
 from insignia.credentials.verify.inputs import ParsedInput, parse_json_text
 from insignia.credentials.verify.report import CheckStatus, VerificationReport
+from insignia.credentials.verify.schemas import named_schemas
 
 if TYPE_CHECKING:
     from insignia.credentials.verify.pipeline import Verifier
@@ -131,7 +132,21 @@ def check_schema(credential: dict[str, Any], ctx: Context) -> None:
     except ValidationError as exc:
         ctx.report.failed("schema", exc.code, "; ".join(exc.errors[:8]))
         return
-    ctx.report.passed("schema", "schema_valid", "The credential has every property the standard requires.")
+    unavailable = []
+    for url in named_schemas(credential):
+        if not ctx.verifier.schemas.knows(url):
+            unavailable.append(url)
+            continue
+        errors = ctx.verifier.schemas.errors(url, credential)
+        if errors:
+            ctx.report.failed("schema", "credential_schema_invalid",
+                              f"The credential does not conform to its schema {url}: " + "; ".join(errors))
+            return
+    message = "The credential has every property the standard requires."
+    if unavailable:
+        message += " (The schema it names, " + ", ".join(unavailable) + ", was not available offline; the " \
+            "Open Badges rules built into Insignia were applied instead.)"
+    ctx.report.passed("schema", "schema_valid", message)
 
 
 def _validate_plain_vc(credential: dict[str, Any]) -> None:

@@ -22,6 +22,7 @@ from insignia.credentials.verify import ob2 as ob2_checks
 from insignia.credentials.verify import ob3 as ob3_checks
 from insignia.credentials.verify.inputs import ParsedInput, classify_dict, classify_text
 from insignia.credentials.verify.report import VerificationReport
+from insignia.credentials.verify.schemas import SchemaSet
 
 Fetch = Callable[[str], bytes]
 
@@ -41,6 +42,7 @@ class Verifier:
         allow_http_loopback: bool = False,
         clock_skew: timedelta = DEFAULT_SKEW,
         max_input_bytes: int = 2 * 1024 * 1024,
+        schemas: Mapping[str, dict] | None = None,
     ) -> None:
         self.fetch = fetch
         self.loader = loader or default_loader()
@@ -50,6 +52,8 @@ class Verifier:
         self.allow_http_loopback = allow_http_loopback
         self.clock_skew = clock_skew
         self.max_input_bytes = max_input_bytes
+        #: Trusted JSON Schemas (URL → schema) for credentials that name one in ``credentialSchema``.
+        self.schemas = SchemaSet(schemas or {})
 
     # -- input ------------------------------------------------------------------------------
 
