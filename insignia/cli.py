@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -59,6 +60,47 @@ def _verify(args: argparse.Namespace) -> int:
     return EXIT_CODES[verdict]
 
 
+def setup_django() -> None:
+    """Load the platform (only the commands that need it do: ``verify`` stays framework-free)."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "insignia.site.settings")
+    import django
+
+    django.setup()
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    setup_django()
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=1 if not args.quiet else 0)
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    setup_django()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
+    if args.demo:
+        from insignia.core.demo import seed_demo
+
+        seed_demo()
+    workers = args.workers or max(2, min(4, (os.cpu_count() or 1)))
+    print(f"Insignia is running at {settings.BASE_URL} (data in {settings.DATA_DIR}); press Ctrl+C to stop.",
+          flush=True)
+    argv = [
+        sys.executable, "-m", "gunicorn", "insignia.site.wsgi:application",
+        "--bind", f"{args.host}:{args.port}",
+        "--workers", str(workers), "--threads", "4", "--worker-class", "gthread",
+        "--access-logfile", "-", "--graceful-timeout", "20", "--timeout", "120",
+        "--config", "python:insignia.site.gunicorn_config",
+    ]
+    os.execv(sys.executable, argv)  # noqa: S606 (replaces this process with the server)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="insignia", description="Insignia: Open Badges 2.0 and 3.0 credentials.")
     parser.add_argument("--version", action="version", version=f"insignia {__version__}")
@@ -77,6 +119,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--allow-http-loopback", action="store_true", help="development: allow http:// URLs on this machine"
     )
     verify.set_defaults(handler=_verify)
+
+    serve = commands.add_parser("serve", help="run Insignia (migrates the database first)")
+    serve.add_argument("--host", default=os.environ.get("INSIGNIA_HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("INSIGNIA_PORT", "8000")))
+    serve.add_argument("--workers", type=int, default=None, help="web worker processes (default: 2-4)")
+    serve.add_argument("--demo", action="store_true", help="seed a demo organisation with badges and awards")
+    serve.set_defaults(handler=_serve)
+
+    migrate = commands.add_parser("migrate", help="create or upgrade the database")
+    migrate.add_argument("--quiet", action="store_true")
+    migrate.set_defaults(handler=_migrate)
     return parser
 
 

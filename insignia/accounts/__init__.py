@@ -1,0 +1,1 @@
+"""People: sign-up, login and email verification (django-allauth), with email as the identity."""

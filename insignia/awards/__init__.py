@@ -1,0 +1,1 @@
+"""Awards: issuing credentials (one, bulk, API), their forms, status lists, revocation and suspension."""

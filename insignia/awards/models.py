@@ -1,0 +1,111 @@
+"""Awards and status lists.
+
+The signed credential is immutable: ``Award.credential`` is the exact document that was signed and is
+what we serve. The other columns exist for querying. Corrections are re-issues (``replaces``);
+revocation and suspension go through the status lists.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from insignia.badges.models import BadgeClass
+from insignia.core.ids import new_public_id
+from insignia.core.models import Organisation
+from insignia.issuers.models import Issuer
+
+
+class StatusPurpose(models.TextChoices):
+    REVOCATION = "revocation", "Revocation"
+    SUSPENSION = "suspension", "Suspension"
+
+
+class StatusList(models.Model):
+    """One Bitstring Status List of an issuer (131,072 entries), published as a signed credential."""
+
+    issuer = models.ForeignKey(Issuer, on_delete=models.CASCADE, related_name="status_lists")
+    public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
+    purpose = models.CharField(max_length=16, choices=StatusPurpose.choices)
+    size = models.PositiveIntegerField(default=131_072)
+    bits = models.BinaryField()
+    allocated = models.PositiveIntegerField(default=0)
+    version = models.PositiveIntegerField(default=0)
+    #: The signed list credential for ``version`` (re-signed lazily when bits change).
+    signed_credential = models.JSONField(null=True, blank=True)
+    signed_version = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["issuer", "purpose"])]
+
+
+class RecipientKind(models.TextChoices):
+    EMAIL = "email", "Email"
+    URL = "url", "URL"
+    PHONE = "phone", "Phone"
+    DID = "did", "DID"
+
+
+class AwardStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    SUSPENDED = "suspended", "Suspended"
+    REVOKED = "revoked", "Revoked"
+
+
+class AcceptanceState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    ACCEPTED = "accepted", "Accepted"
+    DECLINED = "declined", "Declined"
+
+
+class Award(models.Model):
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="awards")
+    badge = models.ForeignKey(BadgeClass, on_delete=models.PROTECT, related_name="awards")
+    issuer = models.ForeignKey(Issuer, on_delete=models.PROTECT, related_name="awards")
+    public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
+    recipient_kind = models.CharField(max_length=8, choices=RecipientKind.choices, default=RecipientKind.EMAIL)
+    #: The plain identity, kept privately to notify the recipient; the credential carries only its salted hash.
+    recipient_identity = models.CharField(max_length=320)
+    recipient_salt = models.CharField(max_length=64)
+    recipient_hash = models.CharField(max_length=80, db_index=True)
+    recipient_name = models.CharField(max_length=200, blank=True)
+    narrative = models.TextField(blank=True)
+    evidence = models.JSONField(default=list, blank=True)
+    issued_on = models.DateTimeField()
+    expires_on = models.DateTimeField(null=True, blank=True)
+    #: The signed OB 3.0 credential, exactly as signed (never modified afterwards).
+    credential = models.JSONField()
+    credential_id = models.CharField(max_length=500, unique=True)
+    status = models.CharField(max_length=16, choices=AwardStatus.choices, default=AwardStatus.ACTIVE)
+    status_reason = models.TextField(blank=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    revocation_list = models.ForeignKey(StatusList, on_delete=models.PROTECT, related_name="+")
+    revocation_index = models.PositiveIntegerField()
+    suspension_list = models.ForeignKey(StatusList, on_delete=models.PROTECT, related_name="+")
+    suspension_index = models.PositiveIntegerField()
+    acceptance = models.CharField(max_length=16, choices=AcceptanceState.choices, default=AcceptanceState.PENDING)
+    replaces = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replaced_by")
+    idempotency_key = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    #: Derived forms produced on first request and cached (the primary form is ``credential``).
+    jwt = models.TextField(blank=True)
+    ob2_signed = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-issued_on", "-id"]
+        indexes = [
+            models.Index(fields=["organisation", "-issued_on"]),
+            models.Index(fields=["organisation", "status"]),
+            models.Index(fields=["badge", "-issued_on"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["revocation_list", "revocation_index"], name="unique_revocation_entry"),
+            models.UniqueConstraint(fields=["suspension_list", "suspension_index"], name="unique_suspension_entry"),
+            models.UniqueConstraint(
+                fields=["organisation", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="unique_idempotency_key",
+            ),
+        ]

@@ -1,0 +1,16 @@
+"""URL map. Each app owns its URLs; public, standard endpoints live at short random-id paths."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("accounts/", include("allauth.urls")),
+    path("django-admin/", admin.site.urls),
+    path("", include("insignia.core.urls")),
+    path("", include("insignia.accounts.urls")),
+    path("", include("insignia.issuers.urls")),
+    path("", include("insignia.badges.urls")),
+    path("", include("insignia.awards.urls")),
+]
