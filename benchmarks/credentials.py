@@ -1,4 +1,4 @@
-"""Realistic OB 3.0 credentials for benchmarks (about 2.6 KB compact, 57 quads, 5 blank nodes)."""
+"""Realistic OB 3.0 credentials for benchmarks (about 2.2 KB compact JSON, 51 quads, 5 blank nodes)."""
 
 from __future__ import annotations
 

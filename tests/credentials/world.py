@@ -135,3 +135,171 @@ class Issuer:
 
     def sign(self, credential: dict[str, Any]) -> dict[str, Any]:
         return sign_credential(credential, self.ed25519, created=NOW - timedelta(hours=1))
+
+
+# == Open Badges 2.0 ============================================================================================
+
+OB2_ORIGIN = "https://issuer.example"
+
+
+@dataclass
+class Ob2Issuer:
+    """An OB 2.0 issuer publishing its Profile, BadgeClass, RSA CryptographicKey and RevocationList on a Network.
+
+    Hosted assertions are served at their ids with ``host``; signed ones are JWS strings from ``sign``.
+    """
+
+    network: Network
+    origin: str = OB2_ORIGIN
+    email: str | None = "badges@issuer.example"
+    rsa: RsaSigner = field(init=False)
+    revoked: dict[str, str | None] = field(default_factory=dict)
+    allowed_origins: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        self.rsa = RsaSigner.generate(key_id=self.key_id)
+        self.publish()
+
+    @property
+    def issuer_id(self) -> str:
+        return f"{self.origin}/ob2/issuer"
+
+    @property
+    def badge_id(self) -> str:
+        return f"{self.origin}/ob2/badges/data-stewardship"
+
+    @property
+    def key_id(self) -> str:
+        return f"{self.origin}/ob2/keys/rsa-1"
+
+    @property
+    def revocation_list_url(self) -> str:
+        return f"{self.origin}/ob2/revocations"
+
+    def profile(self) -> dict[str, Any]:
+        from insignia.credentials.model.ob2 import Issuer as Ob2Profile
+        from insignia.credentials.model.ob2 import IssuerVerification
+
+        verification = IssuerVerification(allowed_origins=self.allowed_origins) if self.allowed_origins else None
+        document = Ob2Profile(
+            id=self.issuer_id, name="Acme Academy", url=f"{self.origin}/", email=self.email or "x@example.org",
+            public_key=[self.key_id], revocation_list=self.revocation_list_url, verification=verification,
+        ).to_json()
+        if self.email is None:
+            del document["email"]
+        return document
+
+    def badge_class(self) -> dict[str, Any]:
+        from insignia.credentials.model.ob2 import BadgeClass, Criteria
+
+        return BadgeClass(
+            id=self.badge_id, name="Data Stewardship", description="Curates, documents and protects research data.",
+            image=f"{self.origin}/ob2/badges/data-stewardship.png",
+            criteria=Criteria(narrative="Pass the final assessment."), issuer=self.issuer_id,
+        ).to_json()
+
+    def key(self, *, owner: str | None = None) -> dict[str, Any]:
+        from insignia.credentials.model.ob2 import CryptographicKey
+
+        return CryptographicKey(id=self.key_id, owner=owner or self.issuer_id,
+                                public_key_pem=self.rsa.public_key_pem()).to_json()
+
+    def publish(self) -> None:
+        """(Re)publish the profile, badge class, key and revocation list at their ids."""
+        from insignia.credentials.status.revocation_list import revocation_list
+
+        self.network.put_json(self.issuer_id, self.profile())
+        self.network.put_json(self.badge_id, self.badge_class())
+        self.network.put_json(self.key_id, self.key())
+        self.network.put_json(self.revocation_list_url, revocation_list(
+            id=self.revocation_list_url, issuer=self.issuer_id, revoked=self.revoked))
+
+    def assertion(
+        self,
+        slug: str = "1",
+        *,
+        signed: bool = False,
+        host: str | None = None,
+        issued_on: datetime | None = None,
+        expires: datetime | None = None,
+        recipient: str = RECIPIENT,
+        salt: str | None = "deadbeefcafe",
+    ) -> dict[str, Any]:
+        """An assertion JSON (hosted unless ``signed``); ``host`` puts its id on another origin."""
+        from insignia.credentials.model.identity import make_ob2_recipient
+        from insignia.credentials.model.ob2 import Assertion
+
+        return Assertion(
+            id=f"{host or self.origin}/ob2/assertions/{slug}",
+            recipient=make_ob2_recipient("email", recipient, salt=salt),
+            badge=self.badge_id,
+            issued_on=issued_on or NOW - timedelta(days=1),
+            expires=expires,
+            verification="signed" if signed else "hosted",
+            creator=self.key_id if signed else None,
+        ).to_json()
+
+    def host(self, assertion: dict[str, Any]) -> str:
+        """Serve ``assertion`` at its id; returns the URL."""
+        self.network.put_json(assertion["id"], assertion)
+        return assertion["id"]
+
+    def sign(self, assertion: dict[str, Any], signer: RsaSigner | None = None) -> str:
+        from insignia.credentials.proofs.jose import sign_ob2_assertion
+
+        return sign_ob2_assertion(assertion, signer or self.rsa)
+
+    def revoke(self, assertion_id: str, reason: str | None = None) -> None:
+        self.revoked[assertion_id] = reason
+        self.publish()
+
+
+def did_key_signer() -> Ed25519Signer:
+    """An Ed25519 key whose did:key is its own controller (verifies offline: no network needed)."""
+    from insignia.credentials.dids import did_key_from_public_key
+
+    signer = Ed25519Signer.generate()
+    did = did_key_from_public_key(signer.public_key())
+    signer.key_id = f"{did}#{did.split(':')[-1]}"
+    return signer
+
+
+def did_key_credential(signer: Ed25519Signer, *, recipient: str = RECIPIENT, list_url: str | None = None,
+                       now: datetime = NOW) -> dict[str, Any]:
+    """A signed OB 3.0 credential issued by ``signer``'s did:key; with ``list_url`` it carries a status entry.
+
+    It is valid from a day before ``now`` (pass the real time for tests that cannot set the verifier's clock).
+    """
+    did = (signer.key_id or "").split("#")[0]
+    credential = OpenBadgeCredential(
+        id="urn:uuid:00000000-0000-4000-8000-000000000777",
+        name="Data Stewardship",
+        issuer=Profile(id=did, name="Key Academy", url="https://key-academy.example/"),
+        valid_from=now - timedelta(days=1),
+        credential_subject=AchievementSubject(
+            achievement=Achievement(
+                id="https://key-academy.example/achievements/data-stewardship",
+                name="Data Stewardship",
+                description="Curates, documents and protects research data.",
+                criteria=Criteria(narrative="Pass the final assessment."),
+            ),
+            identifier=[make_identity_object("emailAddress", recipient)],
+        ),
+        credential_status=status_entry(list_url=list_url, index=3, purpose="revocation") if list_url else None,
+    ).to_json()
+    return sign_credential(credential, signer, created=now - timedelta(hours=1))
+
+
+def plain_png(size: int = 8) -> bytes:
+    """A small, unbaked PNG."""
+    from io import BytesIO
+
+    from PIL import Image as PILImage
+
+    out = BytesIO()
+    PILImage.new("RGBA", (size, size), (20, 90, 200, 255)).save(out, format="PNG")
+    return out.getvalue()
+
+
+PLAIN_SVG = (b'<?xml version="1.0"?>\n'
+             b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><circle r="4"/></svg>')

@@ -29,6 +29,8 @@ def _fetch_json(url: str, ctx: Context) -> Any:
         return parse_json_text(body.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise FetchError(f"{url} did not return UTF-8 JSON.", code="fetch_not_json") from exc
+    except CredentialError as exc:  # not JSON, too large or too deep: the document is unusable
+        raise FetchError(f"{url} did not return usable JSON: {exc.message}", code="fetch_not_json") from exc
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -73,7 +75,8 @@ def _summarise(assertion: dict[str, Any], badge: dict[str, Any] | None, issuer: 
         summary.name = summary.achievement_name = badge.get("name")
         summary.description = summary.achievement_description = badge.get("description")
         image = badge.get("image")
-        summary.image = summary.image or (image if isinstance(image, str) else (image or {}).get("id"))
+        summary.image = summary.image or (image if isinstance(image, str) else
+                                          image.get("id") if isinstance(image, dict) else None)
         criteria = badge.get("criteria")
         if isinstance(criteria, str):
             summary.criteria_url = criteria
@@ -149,7 +152,8 @@ def run(parsed: ParsedInput, ctx: Context) -> None:
             _, payload, _, _ = jose.decode_jws(token)
             assertion = json.loads(payload)
         except (CredentialError, ValueError, UnicodeDecodeError) as exc:
-            report.failed("format", "jws_malformed", f"The signed assertion cannot be read: {exc}")
+            code = exc.code if isinstance(exc, CredentialError) else "jws_malformed"  # e.g. jws_alg_none
+            report.failed("format", code, f"The signed assertion cannot be read: {exc}")
             return
         if not isinstance(assertion, dict):
             report.failed("format", "jws_malformed", "The signed assertion's payload is not a JSON object.")
@@ -258,6 +262,7 @@ def _check_revocation(assertion: dict[str, Any], issuer: dict[str, Any] | None, 
         return
     if assertion.get("revoked") is True:
         reason = assertion.get("revocationReason")
+        reason = reason if isinstance(reason, str) else None
         report.failed("status", "revoked", f"The issuer has revoked this badge{': ' + reason if reason else ''}.")
         return
     if mode != "signed":
@@ -273,7 +278,11 @@ def _check_revocation(assertion: dict[str, Any], issuer: dict[str, Any] | None, 
     try:
         revocation_list = _fetch_json(list_url, ctx)
     except FetchError as exc:
-        report.not_checked("status", exc.code, f"The revocation list could not be fetched: {exc.message}")
+        if exc.code == "fetch_not_json":  # retrieved, but not a list: fail closed, as for a list of the wrong shape
+            report.failed("status", "revocation_list_invalid", f"The issuer's revocation list is not valid: "
+                          f"{exc.message}")
+        else:
+            report.not_checked("status", exc.code, f"The revocation list could not be fetched: {exc.message}")
         return
     try:
         revoked, reason = is_revoked_ob2(revocation_list, str(assertion.get("id")), assertion.get("uid"))

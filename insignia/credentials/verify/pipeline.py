@@ -11,6 +11,7 @@ then only self-contained checks run and the rest are reported as not checked).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,7 +22,7 @@ from insignia.credentials.jsonld.loader import ContextLoader, default_loader
 from insignia.credentials.verify import ob2 as ob2_checks
 from insignia.credentials.verify import ob3 as ob3_checks
 from insignia.credentials.verify.inputs import ParsedInput, classify_dict, classify_text
-from insignia.credentials.verify.report import VerificationReport
+from insignia.credentials.verify.report import CredentialSummary, VerificationReport
 from insignia.credentials.verify.schemas import SchemaSet
 
 Fetch = Callable[[str], bytes]
@@ -154,7 +155,15 @@ class Verifier:
             report.not_checked("format", exc.code, exc.message)
         if parsed.container and report.summary.format is None:
             report.summary.format = parsed.container
+        _tidy_summary(report.summary)
         return report
+
+
+def _tidy_summary(summary: CredentialSummary) -> None:
+    """The summary is for display: a text field copied from hostile input as a number, list or object is dropped."""
+    for spec in fields(summary):
+        if spec.type in ("str | None", str | None) and not isinstance(getattr(summary, spec.name), str | None):
+            setattr(summary, spec.name, None)
 
 
 def verify(data: bytes | str | dict, *, recipient: str | None = None, **options: Any) -> VerificationReport:
