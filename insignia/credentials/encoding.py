@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 
 from insignia.credentials.errors import KeyFormatError, MalformedInputError
 
 _B58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _B58_INDEX = {char: index for index, char in enumerate(_B58_ALPHABET)}
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
 
 
 def b64url_encode(data: bytes) -> str:
@@ -21,7 +23,7 @@ def b64url_decode(text: str) -> bytes:
     if not isinstance(text, str):
         raise MalformedInputError("Expected a base64url string.", code="base64url_invalid")
     stripped = text.rstrip("=")
-    if any(c not in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_" for c in stripped):
+    if not _B64URL.fullmatch(stripped):
         raise MalformedInputError("The value is not base64url (unexpected characters).", code="base64url_invalid")
     if len(stripped) % 4 == 1:
         raise MalformedInputError("The value is not base64url (impossible length).", code="base64url_invalid")

