@@ -16,6 +16,18 @@ from pathlib import Path
 from insignia import __version__
 
 EXIT_CODES = {"valid": 0, "invalid": 1, "indeterminate": 2}
+#: The command itself could not run (bad arguments, missing file): distinct from every verdict.
+EXIT_USAGE = 3
+
+
+class UsageError(Exception):
+    """Bad command-line input; printed without a traceback, exit status 3."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 SYMBOLS = {"passed": "✓", "failed": "✗", "not_checked": "?"}
 HEADLINES = {
     "valid": "VALID — this credential is authentic, unaltered and current.",
@@ -31,7 +43,7 @@ def _read_input(target: str) -> bytes | str:
         return target
     path = Path(target)
     if not path.is_file():
-        raise SystemExit(f"insignia verify: {target} is neither a file nor an http(s) URL")
+        raise UsageError(f"insignia verify: {target} is neither a file nor an http(s) URL")
     return path.read_bytes()
 
 
@@ -102,14 +114,14 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="insignia", description="Insignia: Open Badges 2.0 and 3.0 credentials.")
+    parser = _Parser(prog="insignia", description="Insignia: Open Badges 2.0 and 3.0 credentials.")
     parser.add_argument("--version", action="version", version=f"insignia {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     verify = commands.add_parser(
         "verify",
         help="verify a credential file, baked image, JWT or URL",
         description="Verify a credential (JSON, JWT, baked PNG/SVG, or a URL). "
-        "Exit status: 0 valid, 1 invalid, 2 could not decide.",
+        "Exit status: 0 valid, 1 invalid, 2 could not decide, 3 the command could not run.",
     )
     verify.add_argument("target", metavar="PATH_OR_URL", help="a file, '-' for standard input, or an https URL")
     verify.add_argument("--recipient", help="the email address or URL the badge should have been awarded to")
@@ -135,7 +147,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.handler(args))
+    try:
+        return int(args.handler(args))
+    except UsageError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":
