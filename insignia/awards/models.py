@@ -87,6 +87,8 @@ class Award(models.Model):
     acceptance = models.CharField(max_length=16, choices=AcceptanceState.choices, default=AcceptanceState.PENDING)
     replaces = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replaced_by")
     idempotency_key = models.CharField(max_length=200, blank=True)
+    #: SHA-256 of the issue request, so a retry with the same key is told apart from a different request.
+    request_fingerprint = models.CharField(max_length=64, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
     #: Derived forms produced on first request and cached (the primary form is ``credential``).

@@ -1,5 +1,32 @@
+"""Award URLs: public documents under ``/c/<award>``, ``/status/<list>`` and the issuer's OB 2.0 revocation
+list; management pages under ``/orgs/<org>/awards/``."""
+
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from insignia.awards import views
+
+app_name = "awards"
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    # Public, standard endpoints (no login; ids are random).
+    path("c/<str:public_id>", views.award_page, name="public"),
+    path("c/<str:public_id>/credential.json", views.credential_json, name="credential_json"),
+    path("c/<str:public_id>/credential.jwt", views.credential_jwt, name="credential_jwt"),
+    path("c/<str:public_id>/assertion", views.assertion, name="assertion"),
+    path("c/<str:public_id>/assertion.jws", views.assertion_jws, name="assertion_jws"),
+    path("c/<str:public_id>/badge.png", views.baked_png, name="baked_png"),
+    path("c/<str:public_id>/badge.svg", views.baked_svg, name="baked_svg"),
+    path("c/<str:public_id>/badge-ob2.png", views.baked_ob2_png, name="baked_ob2_png"),
+    path("c/<str:public_id>/badge-ob2.svg", views.baked_ob2_svg, name="baked_ob2_svg"),
+    path("status/<str:public_id>", views.status_list, name="status_list"),
+    path("i/<str:public_id>/ob2/revocations", views.ob2_revocations, name="ob2_revocations"),
+    # Management (members of the organisation).
+    path("orgs/<str:org_id>/awards/", views.award_list, name="list"),
+    path("orgs/<str:org_id>/badges/<str:badge_id>/issue", views.award_issue, name="issue"),
+    path("orgs/<str:org_id>/awards/<str:award_id>/", views.award_detail, name="detail"),
+    path("orgs/<str:org_id>/awards/<str:award_id>/revoke", views.award_revoke, name="revoke"),
+    path("orgs/<str:org_id>/awards/<str:award_id>/suspend", views.award_suspend, name="suspend"),
+    path("orgs/<str:org_id>/awards/<str:award_id>/unsuspend", views.award_unsuspend, name="unsuspend"),
+]

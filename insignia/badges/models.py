@@ -46,6 +46,8 @@ class BadgeClass(models.Model):
     expiry_days = models.PositiveIntegerField(null=True, blank=True)
     evidence_required = models.BooleanField(default=False)
     status = models.CharField(max_length=16, choices=BadgeStatus.choices, default=BadgeStatus.DRAFT)
+    #: When the badge was (last) published; awards can only be issued for published badges.
+    published_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -56,3 +58,8 @@ class BadgeClass(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_public(self) -> bool:
+        """Published and archived badges are public (awards point at them); drafts are not."""
+        return self.status != BadgeStatus.DRAFT

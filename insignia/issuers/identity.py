@@ -58,3 +58,8 @@ def signer_for_key(key: SigningKey) -> Ed25519Signer | RsaSigner:
 def active_signer(issuer: Issuer, algorithm: str = KeyAlgorithm.ED25519) -> Ed25519Signer | RsaSigner:
     """The signer of the issuer's newest active key of ``algorithm`` ("EdDSA" or "RS256")."""
     return signer_for_key(active_key(issuer, algorithm))
+
+
+def issuer_image_url(issuer: Issuer) -> str | None:
+    """Where the issuer's image is served (``None`` when it has none)."""
+    return f"{issuer_url(issuer)}/image" if issuer.image else None

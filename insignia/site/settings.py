@@ -58,11 +58,15 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "allauth",
     "allauth.account",
+    "ninja",
     "insignia.core",
     "insignia.accounts",
     "insignia.issuers",
     "insignia.badges",
     "insignia.awards",
+    "insignia.bulk",
+    "insignia.integrations",
+    "insignia.notifications",
 ]
 
 MIDDLEWARE = [
@@ -108,6 +112,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "transaction_mode": "IMMEDIATE",
         }
     )
+    # Tests use a file (not Django's shared in-memory database), so WAL and busy_timeout behave as in production.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-insignia.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
@@ -139,6 +145,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [PACKAGE_DIR / "static"]  # insignia/static: the design system (CSS, JS, icons)
 MEDIA_URL = "/media/"
 MEDIA_ROOT = DATA_DIR / "media"
 STORAGES = {

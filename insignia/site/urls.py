@@ -5,7 +5,10 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
+from insignia.site.api import api
+
 urlpatterns = [
+    path("api/v1/", api.urls),
     path("accounts/", include("allauth.urls")),
     path("django-admin/", admin.site.urls),
     path("", include("insignia.core.urls")),
@@ -13,4 +16,6 @@ urlpatterns = [
     path("", include("insignia.issuers.urls")),
     path("", include("insignia.badges.urls")),
     path("", include("insignia.awards.urls")),
+    path("", include("insignia.bulk.urls")),
+    path("", include("insignia.notifications.urls")),
 ]

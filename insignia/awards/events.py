@@ -1,0 +1,23 @@
+"""Side effects of award operations, run after the transaction commits.
+
+Services call these through ``transaction.on_commit`` so nothing leaves the system (email, webhooks)
+for a change that was rolled back. They are explicit calls, not Django signals, so the path from a
+service to its effects is visible in the code: the claim email and the organisation's webhooks.
+"""
+
+from __future__ import annotations
+
+from insignia.awards.models import Award
+from insignia.integrations.services import emit
+from insignia.notifications.services import notify_award_issued
+
+
+def award_issued(award: Award) -> None:
+    """Called once after a new award is committed (not for an idempotent repeat)."""
+    notify_award_issued(award)
+    emit("award.issued", award)
+
+
+def award_status_changed(award: Award, change: str) -> None:
+    """Called after a revocation, suspension or un-suspension (``change``) is committed."""
+    emit(f"award.{change}", award)

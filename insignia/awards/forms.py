@@ -1,0 +1,59 @@
+"""Forms for the award pages: they parse input; the services decide what is allowed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, time
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+
+from insignia.awards.models import RecipientKind
+from insignia.awards.queries import STATUS_FILTERS
+from insignia.awards.services import MAX_NAME, MAX_NARRATIVE, MAX_REASON, EvidenceItem
+
+
+class IssueForm(forms.Form):
+    recipient_kind = forms.ChoiceField(label="Recipient identified by", choices=RecipientKind.choices,
+                                       initial=RecipientKind.EMAIL)
+    recipient = forms.CharField(
+        label="Recipient", max_length=320,
+        help_text="An email address, a web address (https://…), a phone number in international form (+44…) "
+                  "or a DID (did:…). Only a salted hash of it goes into the credential.",
+    )
+    recipient_name = forms.CharField(label="Recipient's name", max_length=MAX_NAME, required=False,
+                                     help_text="Shown on the public badge page; not put in the credential.")
+    evidence_url = forms.CharField(label="Evidence URL", max_length=2000, required=False,
+                                   help_text="A link to the work that earned the badge.")
+    evidence_narrative = forms.CharField(label="Evidence description", max_length=MAX_NARRATIVE, required=False,
+                                         widget=forms.Textarea(attrs={"rows": 3}))
+    issued_on = forms.DateField(label="Award date", required=False,
+                                widget=forms.DateInput(attrs={"type": "date"}),
+                                help_text="Leave empty for now.")
+
+    def issue_arguments(self) -> dict[str, object]:
+        """The service arguments for the cleaned form."""
+        data = self.cleaned_data
+        evidence = [EvidenceItem(url=data["evidence_url"], narrative=data["evidence_narrative"])]
+        day = data.get("issued_on")
+        issued_on = None
+        if day is not None and day != timezone.localdate():
+            issued_on = timezone.make_aware(datetime.combine(day, time.min))
+        return {"recipient_kind": data["recipient_kind"], "recipient": data["recipient"],
+                "recipient_name": data["recipient_name"], "evidence": evidence, "issued_on": issued_on}
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(max_length=MAX_REASON, widget=forms.Textarea(attrs={"rows": 2}),
+                             help_text="Recorded in the audit log and shown on the public badge page.")
+
+
+class AwardFilterForm(forms.Form):
+    q = forms.CharField(label="Recipient", required=False, max_length=320)
+    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *((s, s.title()) for s in STATUS_FILTERS)])
+    badge = forms.ChoiceField(required=False, choices=[("", "Any badge")])
+
+    def __init__(self, *args: Any, badges: Iterable[tuple[str, str]] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["badge"].choices = [("", "Any badge"), *badges]  # type: ignore[attr-defined]

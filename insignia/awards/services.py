@@ -1,0 +1,333 @@
+"""Award operations: every write to awards and status lists happens here.
+
+``issue_award`` signs one OB 3.0 credential and stores it unchanged; ``revoke_award``,
+``suspend_award`` and ``unsuspend_award`` flip status-list bits (the credential itself never changes).
+Each checks the actor's permission and tenancy, runs in one transaction, writes an audit event and
+schedules its side effects (``insignia.awards.events``) after commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import URLValidator, validate_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from insignia.awards import credentials as documents
+from insignia.awards import events, statuslists
+from insignia.awards.models import Award, AwardStatus, RecipientKind, StatusPurpose
+from insignia.badges.models import BadgeClass, BadgeStatus
+from insignia.badges.services import expiry_for, require_awardable
+from insignia.core import audit
+from insignia.core.errors import Conflict, ServiceError
+from insignia.core.ids import new_public_id
+from insignia.core.tenancy import Actor, get_scoped
+from insignia.credentials import CredentialError
+from insignia.credentials.model.identity import hash_identity, new_salt, normalise_phone
+
+#: How far in the future an award date may be (clock differences between machines).
+FUTURE_SKEW = timedelta(minutes=5)
+MAX_EVIDENCE_ITEMS = 20
+MAX_NARRATIVE = 10_000
+MAX_NAME = 200
+MAX_REASON = 1_000
+
+_DID_RE = re.compile(r"^did:[a-z0-9]+:[A-Za-z0-9._:%-]*[A-Za-z0-9._%-]$")
+_http_url = URLValidator(schemes=["http", "https"])
+
+
+@dataclass(frozen=True)
+class EvidenceItem:
+    """One piece of evidence: a URL and/or a narrative (Markdown), with an optional name."""
+
+    url: str = ""
+    narrative: str = ""
+    name: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        return {key: value for key, value in (("url", self.url), ("narrative", self.narrative),
+                                              ("name", self.name)) if value}
+
+
+# -- input checks ----------------------------------------------------------------------------
+
+
+def _is_http_url(value: str) -> bool:
+    try:
+        _http_url(value)
+    except DjangoValidationError:
+        return False
+    return True
+
+
+def normalise_recipient(kind: str, value: str) -> str:
+    """The recipient identity in canonical form, or a ServiceError saying what is wrong with it."""
+    text = (value or "").strip()
+    if kind not in RecipientKind.values:
+        raise ServiceError(f"Unknown recipient type {kind!r}: use email, url, phone or did.", field="recipient_kind",
+                           code="recipient_kind_invalid")
+    if not text:
+        raise ServiceError("Give the recipient's identity.", field="recipient", code="recipient_missing")
+    if len(text) > 320:
+        raise ServiceError("The recipient's identity is too long (at most 320 characters).", field="recipient",
+                           code="recipient_invalid")
+    if kind == RecipientKind.EMAIL:
+        try:
+            validate_email(text)
+        except DjangoValidationError:
+            raise ServiceError(f"{text!r} is not a valid email address.", field="recipient",
+                               code="recipient_invalid") from None
+        return text.lower()
+    if kind == RecipientKind.URL:
+        if not _is_http_url(text):
+            raise ServiceError(f"{text!r} is not an http(s) URL.", field="recipient", code="recipient_invalid")
+        return text
+    if kind == RecipientKind.PHONE:
+        if not text.startswith(("+", "00")):
+            raise ServiceError("Give the phone number in international form, starting with + and the country code "
+                               "(e.g. +44 20 7946 0000).", field="recipient", code="recipient_invalid")
+        try:
+            phone = normalise_phone(text)
+        except CredentialError:
+            phone = ""
+        if not 8 <= len(phone) <= 16:
+            raise ServiceError(f"{text!r} is not a phone number: give it in international form, e.g. "
+                               "+44 20 7946 0000.", field="recipient", code="recipient_invalid")
+        return phone
+    if not _DID_RE.match(text):
+        raise ServiceError(f"{text!r} is not a DID (did:method:identifier, without a fragment or query).",
+                           field="recipient", code="recipient_invalid")
+    return text
+
+
+def _evidence(items: Iterable[EvidenceItem | Mapping[str, str]]) -> list[dict[str, str]]:
+    out: list[dict[str, str]] = []
+    for item in items:
+        if isinstance(item, Mapping):
+            item = EvidenceItem(url=str(item.get("url") or item.get("id") or ""),
+                                narrative=str(item.get("narrative") or ""), name=str(item.get("name") or ""))
+        item = EvidenceItem(url=item.url.strip(), narrative=item.narrative.strip(), name=item.name.strip())
+        if not item.url and not item.narrative:
+            if item.name:
+                raise ServiceError("Each piece of evidence needs a URL or a narrative.", field="evidence",
+                                   code="evidence_invalid")
+            continue
+        if item.url and not _is_http_url(item.url):
+            raise ServiceError(f"The evidence URL {item.url!r} is not an http(s) URL.", field="evidence_url",
+                               code="evidence_invalid")
+        if len(item.narrative) > MAX_NARRATIVE or len(item.name) > MAX_NAME or len(item.url) > 2000:
+            raise ServiceError("The evidence is too long.", field="evidence", code="evidence_invalid")
+        out.append(item.to_json())
+    if len(out) > MAX_EVIDENCE_ITEMS:
+        raise ServiceError(f"Give at most {MAX_EVIDENCE_ITEMS} pieces of evidence.", field="evidence",
+                           code="evidence_invalid")
+    return out
+
+
+def _badge_for(actor: Actor, badge: BadgeClass | str) -> BadgeClass:
+    lookup = {"public_id": badge} if isinstance(badge, str) else {"pk": badge.pk}
+    found = get_scoped(BadgeClass.objects.select_related("issuer"), actor, **lookup)
+    assert isinstance(found, BadgeClass)
+    if found.status != BadgeStatus.PUBLISHED:
+        raise ServiceError(f"“{found.name}” is {found.get_status_display().lower()}; only published badges can be "
+                           "awarded.", code="badge_not_published", field="badge")
+    return found
+
+
+def _fingerprint(**request: Any) -> str:
+    """A digest of an issue request, to tell a retry from a different request reusing the key."""
+    text = json.dumps(request, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _repeat(actor: Actor, idempotency_key: str, fingerprint: str) -> Award | None:
+    if not idempotency_key:
+        return None
+    existing = Award.objects.filter(organisation=actor.organisation, idempotency_key=idempotency_key).first()
+    if existing is not None and existing.request_fingerprint != fingerprint:
+        raise Conflict("This idempotency key was already used for a different award; use a new key.",
+                       code="idempotency_key_reused")
+    return existing
+
+
+# -- issuing ---------------------------------------------------------------------------------
+
+
+def issue_award(
+    *,
+    actor: Actor,
+    badge: BadgeClass | str,
+    recipient: str,
+    recipient_kind: str = RecipientKind.EMAIL,
+    recipient_name: str = "",
+    evidence: Iterable[EvidenceItem | Mapping[str, str]] = (),
+    narrative: str = "",
+    issued_on: datetime | None = None,
+    idempotency_key: str = "",
+    now: datetime | None = None,
+) -> Award:
+    """Award ``badge`` to one recipient: allocate status entries, sign the OB 3.0 credential, store it.
+
+    With an ``idempotency_key``, repeating the same request returns the award made the first time;
+    the same key with a different request raises ``Conflict``.
+    """
+    actor.require("issue")
+    now = now or timezone.now()
+    found = _badge_for(actor, badge)
+    kind = str(recipient_kind)
+    identity = normalise_recipient(kind, recipient)
+    name = (recipient_name or "").strip()
+    if len(name) > MAX_NAME:
+        raise ServiceError(f"The recipient's name is too long (at most {MAX_NAME} characters).",
+                           field="recipient_name", code="recipient_name_invalid")
+    items = _evidence(evidence)
+    narrative = (narrative or "").strip()
+    if len(narrative) > MAX_NARRATIVE:
+        raise ServiceError("The narrative is too long.", field="narrative", code="narrative_invalid")
+    if found.evidence_required and not items:
+        raise ServiceError("This badge requires evidence: give an evidence URL or narrative.", field="evidence",
+                           code="evidence_required")
+    if issued_on is not None and timezone.is_naive(issued_on):
+        raise ServiceError("The award date needs a time zone.", field="issued_on", code="issued_on_invalid")
+    if issued_on is not None and issued_on > now + FUTURE_SKEW:
+        raise ServiceError("The award date is in the future.", field="issued_on", code="issued_on_invalid")
+    key = (idempotency_key or "").strip()
+    if len(key) > 200:
+        raise ServiceError("The idempotency key is too long (at most 200 characters).", code="idempotency_key_invalid")
+    fingerprint = _fingerprint(badge=found.public_id, kind=kind, identity=identity, name=name, evidence=items,
+                               narrative=narrative, issued_on=issued_on.isoformat() if issued_on else None)
+    repeat = _repeat(actor, key, fingerprint)
+    if repeat is not None:
+        return repeat
+    awarded = (issued_on or now).replace(microsecond=0)
+    require_awardable(found, awarded_at=awarded)  # not expiring before the award date
+    expires = expiry_for(found, awarded)
+    try:
+        return _store(actor, found, kind=kind, identity=identity, name=name, evidence=items, narrative=narrative,
+                      awarded=awarded, expires=expires, key=key, fingerprint=fingerprint)
+    except IntegrityError:
+        repeat = _repeat(actor, key, fingerprint)  # a concurrent request with the same key won the race
+        if repeat is None:
+            raise
+        return repeat
+
+
+@transaction.atomic
+def _store(actor: Actor, badge: BadgeClass, *, kind: str, identity: str, name: str, evidence: list[dict[str, str]],
+           narrative: str, awarded: datetime, expires: datetime | None, key: str, fingerprint: str) -> Award:
+    issuer = badge.issuer
+    revocation_list, revocation_index = statuslists.allocate(issuer, StatusPurpose.REVOCATION)
+    suspension_list, suspension_index = statuslists.allocate(issuer, StatusPurpose.SUSPENSION)
+    public_id = new_public_id()
+    salt = new_salt()
+    try:
+        credential = documents.sign(documents.build_credential(
+            public_id=public_id, issuer=issuer, badge=badge, recipient_kind=kind, recipient_identity=identity,
+            salt=salt, evidence=evidence, narrative=narrative, issued_on=awarded, expires_on=expires,
+            credential_status=statuslists.entry_for(revocation_list, revocation_index),
+        ), issuer)
+    except CredentialError as exc:
+        raise ServiceError(f"The credential could not be made: {exc.message}", code="credential_invalid") from exc
+    award = Award.objects.create(
+        organisation=actor.organisation, badge=badge, issuer=issuer, public_id=public_id, recipient_kind=kind,
+        recipient_identity=identity, recipient_salt=salt, recipient_hash=hash_identity(identity, salt),
+        recipient_name=name, narrative=narrative, evidence=evidence, issued_on=awarded, expires_on=expires,
+        credential=credential, credential_id=credential["id"], revocation_list=revocation_list,
+        revocation_index=revocation_index, suspension_list=suspension_list, suspension_index=suspension_index,
+        idempotency_key=key, request_fingerprint=fingerprint, created_by=actor.user,
+    )
+    audit.record(actor.organisation, actor=actor.audit_actor, verb="award.issued", obj=award,
+                 data={"badge": badge.public_id, "recipient_kind": kind})
+    transaction.on_commit(lambda: events.award_issued(award))
+    return award
+
+
+# -- status changes --------------------------------------------------------------------------
+
+
+def _locked_award(actor: Actor, award: Award | str) -> Award:
+    lookup = {"public_id": award} if isinstance(award, str) else {"pk": award.pk}
+    found = get_scoped(Award.objects.select_for_update(), actor, **lookup)
+    assert isinstance(found, Award)
+    return found
+
+
+def _reason(reason: str) -> str:
+    text = (reason or "").strip()
+    if not text:
+        raise ServiceError("Give a reason; it is recorded and shown with the badge's status.", field="reason",
+                           code="reason_required")
+    if len(text) > MAX_REASON:
+        raise ServiceError(f"The reason is too long (at most {MAX_REASON} characters).", field="reason",
+                           code="reason_invalid")
+    return text
+
+
+def _change(actor: Actor, award: Award, *, status: str, reason: str, verb: str, now: datetime | None) -> Award:
+    award.status = status
+    award.status_reason = reason
+    award.status_changed_at = now or timezone.now()
+    award.save(update_fields=["status", "status_reason", "status_changed_at"])
+    audit.record(actor.organisation, actor=actor.audit_actor, verb=verb, obj=award,
+                 data={"reason": reason} if reason else {})
+    change = verb.removeprefix("award.")
+    transaction.on_commit(lambda: events.award_status_changed(award, change))
+    return award
+
+
+@transaction.atomic
+def revoke_award(*, actor: Actor, award: Award | str, reason: str, now: datetime | None = None) -> Award:
+    """Revoke for good: set the revocation bit. Verifiers see it on their next status-list fetch."""
+    actor.require("issue")
+    found = _locked_award(actor, award)
+    text = _reason(reason)
+    if found.status == AwardStatus.REVOKED:
+        raise ServiceError("This award is already revoked.", code="already_revoked")
+    statuslists.set_bit(found.revocation_list, found.revocation_index, True)
+    return _change(actor, found, status=AwardStatus.REVOKED, reason=text, verb="award.revoked", now=now)
+
+
+@transaction.atomic
+def suspend_award(*, actor: Actor, award: Award | str, reason: str, now: datetime | None = None) -> Award:
+    """Suspend (reversibly): set the suspension bit."""
+    actor.require("issue")
+    found = _locked_award(actor, award)
+    text = _reason(reason)
+    if found.status == AwardStatus.REVOKED:
+        raise ServiceError("This award is revoked; revocation is permanent.", code="already_revoked")
+    if found.status == AwardStatus.SUSPENDED:
+        raise ServiceError("This award is already suspended.", code="already_suspended")
+    statuslists.set_bit(found.suspension_list, found.suspension_index, True)
+    return _change(actor, found, status=AwardStatus.SUSPENDED, reason=text, verb="award.suspended", now=now)
+
+
+@transaction.atomic
+def unsuspend_award(*, actor: Actor, award: Award | str, now: datetime | None = None) -> Award:
+    """Lift a suspension: clear the suspension bit. A revoked award stays revoked."""
+    actor.require("issue")
+    found = _locked_award(actor, award)
+    if found.status == AwardStatus.REVOKED:
+        raise ServiceError("This award is revoked; revocation is permanent and cannot be undone.",
+                           code="already_revoked")
+    if found.status != AwardStatus.SUSPENDED:
+        raise ServiceError("This award is not suspended.", code="not_suspended")
+    statuslists.set_bit(found.suspension_list, found.suspension_index, False)
+    return _change(actor, found, status=AwardStatus.ACTIVE, reason="", verb="award.unsuspended", now=now)
+
+
+__all__ = [
+    "EvidenceItem",
+    "issue_award",
+    "normalise_recipient",
+    "revoke_award",
+    "suspend_award",
+    "unsuspend_award",
+]

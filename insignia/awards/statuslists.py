@@ -1,0 +1,142 @@
+"""Bitstring Status Lists: allocating entries, flipping bits, publishing the signed list credential.
+
+Each issuer has one open list per purpose (revocation, suspension) of 131,072 entries; when a list is
+full a new one is started. Indexes are random (the kernel's ``allocate_index``), never sequential, so
+an index says nothing about issue order or volume.
+
+Concurrency: every write happens inside a transaction that first locks the issuer row (PostgreSQL
+``SELECT … FOR UPDATE``; SQLite transactions are ``IMMEDIATE``, so writers are serialised anyway), then
+the list row. Two issuances can therefore never pick the same index or create two open lists; the
+unique constraints on ``Award`` are the backstop.
+
+The signed list credential is cached in ``signed_credential`` for ``signed_version``. Changing a bit
+bumps ``version``; the next request for the list re-signs it, so a revocation is visible within one
+request.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from insignia.awards.models import Award, StatusList, StatusPurpose
+from insignia.credentials import sign_credential
+from insignia.credentials.status.bitstring import (
+    MIN_BITS,
+    Bitstring,
+    allocate_index,
+    status_entry,
+    status_list_credential,
+)
+from insignia.issuers.identity import active_signer, issuer_did
+from insignia.issuers.models import Issuer, KeyAlgorithm
+
+#: Below this fill ratio a random pick is almost always free, so we ask the database per candidate.
+_PROBE_RATIO = 0.5
+
+
+def list_url(status_list: StatusList) -> str:
+    """Where the list credential is published (the ``statusListCredential`` of entries)."""
+    return f"{settings.BASE_URL}/status/{status_list.public_id}"
+
+
+def entry_for(status_list: StatusList, index: int) -> dict[str, Any]:
+    """The ``credentialStatus`` entry for bit ``index`` of ``status_list``."""
+    return status_entry(list_url=list_url(status_list), index=index, purpose=status_list.purpose)  # type: ignore[arg-type]
+
+
+def _index_field(purpose: str) -> tuple[str, str]:
+    if purpose == StatusPurpose.REVOCATION:
+        return "revocation_list", "revocation_index"
+    if purpose == StatusPurpose.SUSPENSION:
+        return "suspension_list", "suspension_index"
+    raise ValueError(f"unknown status purpose {purpose!r}")
+
+
+def _lock_issuer(issuer: Issuer) -> None:
+    Issuer.objects.select_for_update().filter(pk=issuer.pk).values_list("pk", flat=True).first()
+
+
+def _open_list(issuer: Issuer, purpose: str) -> StatusList:
+    """The issuer's newest list of ``purpose`` with room left, created when there is none (locked)."""
+    status_list = (
+        StatusList.objects.select_for_update()
+        .filter(issuer=issuer, purpose=purpose, allocated__lt=F("size"))
+        .order_by("-id")
+        .first()
+    )
+    if status_list is None:
+        status_list = StatusList.objects.create(
+            issuer=issuer, purpose=purpose, size=MIN_BITS, bits=Bitstring(MIN_BITS).to_bytes()
+        )
+    return status_list
+
+
+def _pick_index(status_list: StatusList, purpose: str) -> int:
+    list_field, index_field = _index_field(purpose)
+    taken = Award.objects.filter(**{list_field: status_list})
+    if status_list.allocated < status_list.size * _PROBE_RATIO:
+        def used(index: int) -> bool:
+            return taken.filter(**{index_field: index}).exists()
+        return allocate_index(used, status_list.size)
+    used_set = set(taken.values_list(index_field, flat=True))
+    return allocate_index(used_set, status_list.size)
+
+
+def allocate(issuer: Issuer, purpose: str) -> tuple[StatusList, int]:
+    """Reserve a random free entry of ``issuer``'s open ``purpose`` list: ``(list, index)``.
+
+    Must run inside the caller's transaction (the award that uses the entry is created in it too);
+    it locks the issuer and the list until that transaction ends.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("allocate() must run inside the transaction that stores the award")
+    _lock_issuer(issuer)
+    status_list = _open_list(issuer, purpose)
+    index = _pick_index(status_list, purpose)
+    status_list.allocated += 1
+    status_list.save(update_fields=["allocated", "updated_at"])
+    return status_list, index
+
+
+@transaction.atomic
+def set_bit(status_list: StatusList, index: int, value: bool = True) -> StatusList:
+    """Set (or clear) one bit and bump the list's version; returns the fresh row."""
+    locked = StatusList.objects.select_for_update().get(pk=status_list.pk)
+    bits = Bitstring.from_bytes(bytes(locked.bits))
+    if bits.get(index) != value:
+        bits.set(index, value)
+        locked.bits = bits.to_bytes()
+        locked.version += 1
+        locked.save(update_fields=["bits", "version", "updated_at"])
+    return locked
+
+
+def is_set(status_list: StatusList, index: int) -> bool:
+    return Bitstring.from_bytes(bytes(status_list.bits)).get(index)
+
+
+def signed_list_credential(status_list: StatusList, *, now: datetime | None = None) -> dict[str, Any]:
+    """The signed BitstringStatusListCredential for the list's current bits (cached per version)."""
+    fresh = StatusList.objects.select_related("issuer").get(pk=status_list.pk)
+    if fresh.signed_credential is not None and fresh.signed_version == fresh.version:
+        return fresh.signed_credential
+    issuer = fresh.issuer
+    unsigned = status_list_credential(
+        id=list_url(fresh),
+        issuer=issuer_did(issuer),
+        purpose=fresh.purpose,  # type: ignore[arg-type]
+        bitstring=Bitstring.from_bytes(bytes(fresh.bits)),
+        valid_from=(now or timezone.now()),
+    )
+    signed = sign_credential(unsigned, active_signer(issuer, KeyAlgorithm.ED25519))
+    # Store only if nobody changed the bits meanwhile; a later request re-signs the newer version.
+    StatusList.objects.filter(pk=fresh.pk, version=fresh.version).update(
+        signed_credential=signed, signed_version=fresh.version
+    )
+    return signed

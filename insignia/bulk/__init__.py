@@ -1,0 +1,1 @@
+"""Bulk issuing from a CSV file: a dry-run preview, then a resumable background job."""

@@ -1,0 +1,340 @@
+"""Bulk issuing: preview a CSV (nothing issued), start the job, run it resumably, report the result.
+
+* ``preview_bulk_issue`` reads the file and stores a *draft* job with every row and every problem.
+  Recipients who already hold an active award of the badge are marked *skipped* up front.
+* ``start_bulk_issue`` refuses a file with problems, then queues the job (``insignia.site.jobs``).
+* ``run_bulk_issue`` issues the pending rows in batches, each row in its own transaction with the
+  idempotency key ``bulk:<job>:<row>``, updating the counters and the heartbeat as it goes. Run it again
+  after a crash (``resume`` does so at start-up) and it continues where it stopped: finished rows are
+  never issued twice.
+* ``cancel_bulk_issue`` stops a job; rows not yet issued become *skipped*.
+* ``result_csv`` is the outcome of every row, safe to open in a spreadsheet.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from django.core.files.base import ContentFile
+from django.db import DatabaseError, transaction
+from django.db.models import F
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from insignia.awards.models import Award, AwardStatus
+from insignia.awards.services import issue_award, normalise_recipient
+from insignia.badges.models import BadgeClass, BadgeStatus
+from insignia.bulk import csvparse
+from insignia.bulk.models import FINISHED_STATUSES, BulkIssueJob, BulkIssueRow, JobStatus, RowState
+from insignia.core import audit
+from insignia.core.errors import Conflict, NotFound, ServiceError
+from insignia.core.models import Membership
+from insignia.core.tenancy import Actor, get_scoped, system_actor
+
+log = logging.getLogger(__name__)
+
+JOB_KIND = "bulk_issue"
+#: Rows read per query while running; each row still commits on its own.
+BATCH_SIZE = 50
+_INSERT_BATCH = 1_000
+
+
+def idempotency_key(job: BulkIssueJob, row_number: int) -> str:
+    """The key a row is issued under: the same row of the same job can only ever yield one award."""
+    return f"bulk:{job.public_id}:{row_number}"
+
+
+def get_job(*, actor: Actor, public_id: str) -> BulkIssueJob:
+    """A job of the actor's organisation, or NotFound."""
+    actor.require("view")
+    job = get_scoped(BulkIssueJob.objects.select_related("badge", "organisation"), actor, public_id=public_id)
+    assert isinstance(job, BulkIssueJob)
+    return job
+
+
+def _check_badge(actor: Actor, badge: BadgeClass) -> None:
+    if badge.organisation_id != actor.organisation.pk:
+        raise NotFound("No such badge.")
+    if badge.status != BadgeStatus.PUBLISHED:
+        raise ServiceError(f"“{badge.name}” is not published: publish it before issuing it.",
+                           code="badge_not_published")
+
+
+def _clip(value: str, limit: int) -> str:
+    return value if len(value) <= limit else value[:limit]
+
+
+def _holders(badge: BadgeClass, emails: Iterable[str]) -> dict[str, str]:
+    """Lower-cased recipient → public id of an active award of ``badge`` they already hold."""
+    wanted = sorted({e.lower() for e in emails if e})
+    found: dict[str, str] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start:start + 500]
+        rows = (
+            Award.objects.filter(badge=badge, recipient_kind="email")
+            .exclude(status=AwardStatus.REVOKED)
+            .annotate(identity=Lower("recipient_identity"))
+            .filter(identity__in=chunk)
+            .values_list("identity", "public_id")
+        )
+        found.update(dict(rows))
+    return found
+
+
+@transaction.atomic
+def preview_bulk_issue(
+    *, actor: Actor, badge: BadgeClass, csv_bytes: bytes, filename: str, now: datetime | None = None
+) -> BulkIssueJob:
+    """Read the file into a draft job: every row, every problem. Nothing is issued.
+
+    Raises ServiceError (``field="file"``) when the file as a whole cannot be read: not UTF-8, too
+    large, unknown or missing columns, no rows.
+    """
+    actor.require("issue")
+    _check_badge(actor, badge)
+    now = now or timezone.now()
+    try:
+        parsed = csvparse.parse_bulk_csv(csv_bytes, now=now)
+    except csvparse.CSVFileError as exc:
+        raise ServiceError(exc.message, code=f"csv_{exc.code}", field="file") from None
+    holders = _holders(badge, (row.recipient for row in parsed.rows if row.ok))
+    job = BulkIssueJob.objects.create(
+        organisation=actor.organisation, badge=badge, created_by=actor.user,
+        created_by_label=str(getattr(actor.user, "email", "") or actor.label or "system")[:200],
+        filename=_clip(filename or "upload.csv", 255), status=JobStatus.DRAFT,
+    )
+    job.source_file.save(f"{job.public_id}.csv", ContentFile(csv_bytes), save=False)
+    rows: list[BulkIssueRow] = []
+    for parsed_row in parsed.rows:
+        problems = [{"column": p.column, "value": p.value, "reason": p.reason} for p in parsed_row.problems]
+        if not problems:
+            try:  # the same check issue_award makes, so a row that previews well issues well
+                normalise_recipient("email", parsed_row.recipient)
+            except ServiceError as exc:
+                problems.append({"column": "recipient", "value": parsed_row.recipient, "reason": exc.message})
+        if badge.evidence_required and not (parsed_row.evidence_url or parsed_row.evidence_narrative):
+            problems.append({"column": "evidence_url", "value": "",
+                             "reason": "This badge requires evidence: give an evidence URL or narrative."})
+        held = holders.get(parsed_row.recipient.lower()) if not problems else None
+        rows.append(BulkIssueRow(
+            job=job, row_number=parsed_row.row_number, recipient=_clip(parsed_row.recipient, 320),
+            name=_clip(parsed_row.name, 200), evidence_url=_clip(parsed_row.evidence_url, 2000),
+            narrative=parsed_row.evidence_narrative, award_date=parsed_row.award_date, problems=problems,
+            has_problems=bool(problems),
+            state=RowState.SKIPPED if held else RowState.PENDING,
+            error=f"Already holds this badge (award {held})." if held else "",
+        ))
+    # File-level row problems (too many rows) are attached to a row of their own.
+    known = {row.row_number for row in rows}
+    for problem in parsed.problems:
+        if problem.row_number not in known:
+            rows.append(BulkIssueRow(job=job, row_number=problem.row_number, has_problems=True, problems=[
+                {"column": problem.column, "value": problem.value, "reason": problem.reason}]))
+            known.add(problem.row_number)
+    BulkIssueRow.objects.bulk_create(rows, batch_size=_INSERT_BATCH)
+    job.total = len(parsed.rows)
+    job.problem_count = sum(1 for r in rows if r.has_problems)
+    job.skipped = sum(1 for r in rows if r.state == RowState.SKIPPED)
+    job.save()
+    audit.record(actor.organisation, actor=actor.audit_actor, verb="bulk_issue.previewed", obj=job,
+                 data={"badge": badge.public_id, "rows": job.total, "problems": job.problem_count,
+                       "filename": job.filename})
+    return job
+
+
+@transaction.atomic
+def start_bulk_issue(*, actor: Actor, job: BulkIssueJob, enqueue: bool = True,
+                     now: datetime | None = None) -> BulkIssueJob:
+    """Queue a previewed job. Refuses while any row has a problem. ``enqueue=False``: the caller runs it."""
+    actor.require("issue")
+    job = BulkIssueJob.objects.select_for_update().get(pk=get_job(actor=actor, public_id=job.public_id).pk)
+    if job.status != JobStatus.DRAFT:
+        raise Conflict(f"This job has already been started (it is {job.get_status_display().lower()}).")
+    if job.problem_count:
+        raise ServiceError(
+            f"{job.problem_count} row{'s' if job.problem_count != 1 else ''} of the file "
+            f"{'have' if job.problem_count != 1 else 'has'} problems: fix them and upload the file again.",
+            code="bulk_has_problems",
+        )
+    _check_badge(actor, job.badge)
+    job.status = JobStatus.QUEUED
+    job.heartbeat_at = now or timezone.now()
+    job.save(update_fields=["status", "heartbeat_at"])
+    audit.record(actor.organisation, actor=actor.audit_actor, verb="bulk_issue.started", obj=job,
+                 data={"badge": job.badge.public_id, "rows": job.total})
+    if enqueue:
+        from insignia.site import jobs
+
+        jobs.enqueue(JOB_KIND, job.public_id)
+    return job
+
+
+@transaction.atomic
+def cancel_bulk_issue(*, actor: Actor, job: BulkIssueJob, now: datetime | None = None) -> BulkIssueJob:
+    """Stop a job: rows not yet issued are skipped; awards already issued stay (revoke them if needed)."""
+    actor.require("issue")
+    job = BulkIssueJob.objects.select_for_update().get(pk=get_job(actor=actor, public_id=job.public_id).pk)
+    if job.status in FINISHED_STATUSES:
+        raise Conflict(f"This job has already {'finished' if job.status == JobStatus.DONE else job.status}.")
+    now = now or timezone.now()
+    skipped = job.rows.filter(state=RowState.PENDING).update(state=RowState.SKIPPED, error="Cancelled.")
+    BulkIssueJob.objects.filter(pk=job.pk).update(status=JobStatus.CANCELLED, skipped=F("skipped") + skipped,
+                                                  finished_at=now, heartbeat_at=now)
+    job.refresh_from_db()
+    audit.record(actor.organisation, actor=actor.audit_actor, verb="bulk_issue.cancelled", obj=job,
+                 data={"issued": job.issued, "skipped": skipped})
+    return job
+
+
+def _run_actor(job: BulkIssueJob) -> Actor:
+    """Who the job acts as: its creator (re-checked now) or, for command-line jobs, the system."""
+    if job.created_by_id is None:
+        return system_actor(job.organisation, job.created_by_label or "bulk")
+    membership = Membership.objects.filter(organisation=job.organisation, user_id=job.created_by_id).first()
+    actor = Actor(organisation=job.organisation, role=membership.role if membership else "",
+                  user=job.created_by)
+    actor.require("issue")
+    return actor
+
+
+def _evidence(row: BulkIssueRow) -> list[dict[str, str]]:
+    if not (row.evidence_url or row.narrative):
+        return []
+    item = {"url": row.evidence_url, "narrative": row.narrative}
+    return [{k: v for k, v in item.items() if v}]
+
+
+def _issue_row(job: BulkIssueJob, row_pk: int, actor: Actor) -> bool:
+    """Issue one row in its own transaction; False when another runner holds or finished it."""
+    with transaction.atomic():
+        row = (BulkIssueRow.objects.select_for_update(skip_locked=True)
+               .filter(pk=row_pk, state=RowState.PENDING).first())
+        if row is None:
+            return False
+        key = idempotency_key(job, row.row_number)
+        award = Award.objects.filter(organisation_id=job.organisation_id, idempotency_key=key).first()
+        counter = "issued"
+        if award is not None:  # issued before a crash that lost the row's update: never issue twice
+            row.state, row.award = RowState.ISSUED, award
+        else:
+            try:
+                with transaction.atomic():
+                    award = issue_award(
+                        actor=actor, badge=job.badge, recipient=row.recipient, recipient_kind="email",
+                        recipient_name=row.name, evidence=_evidence(row), issued_on=row.award_date,
+                        idempotency_key=key,
+                    )
+                row.state, row.award = RowState.ISSUED, award
+            except ServiceError as exc:
+                row.state, row.error, counter = RowState.FAILED, exc.message, "failed"
+            except DatabaseError:
+                raise
+            except Exception:
+                log.exception("bulk job %s row %s failed", job.public_id, row.row_number)
+                row.state, row.error, counter = RowState.FAILED, "Unexpected error: the award was not issued.", "failed"
+        row.save(update_fields=["state", "award", "error"])
+        BulkIssueJob.objects.filter(pk=job.pk).update(**{counter: F(counter) + 1}, heartbeat_at=timezone.now())
+    return True
+
+
+def run_bulk_issue(job_id: str, *, progress: Callable[[BulkIssueJob], None] | None = None) -> BulkIssueJob | None:
+    """Run (or resume) a queued job until every row is issued, failed or skipped. Safe to call twice."""
+    job = BulkIssueJob.objects.select_related("organisation", "badge", "created_by").filter(public_id=job_id).first()
+    if job is None or job.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
+        return job
+    now = timezone.now()
+    BulkIssueJob.objects.filter(pk=job.pk, status__in=(JobStatus.QUEUED, JobStatus.RUNNING)).update(
+        status=JobStatus.RUNNING, heartbeat_at=now, started_at=job.started_at or now)
+    try:
+        actor = _run_actor(job)
+    except ServiceError as exc:
+        return _fail(job, f"The job cannot run: {exc.message}")
+    while True:
+        job.refresh_from_db(fields=["status", "issued", "skipped", "failed", "heartbeat_at"])
+        if progress is not None:
+            progress(job)
+        if job.status != JobStatus.RUNNING:
+            return job  # cancelled (or finished by another runner)
+        pending = list(job.rows.filter(state=RowState.PENDING).order_by("row_number")
+                       .values_list("pk", flat=True)[:BATCH_SIZE])
+        if not pending:
+            break
+        progressed = False
+        for row_pk in pending:
+            progressed = _issue_row(job, row_pk, actor) or progressed
+        if not progressed:
+            time.sleep(0.2)  # every row is held by another runner (a resumed copy): let it finish them
+    return _finish(job)
+
+
+def _finish(job: BulkIssueJob) -> BulkIssueJob:
+    counts = {state: job.rows.filter(state=state).count() for state in (RowState.ISSUED, RowState.SKIPPED,
+                                                                        RowState.FAILED)}
+    now = timezone.now()
+    with transaction.atomic():
+        updated = BulkIssueJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
+            status=JobStatus.DONE, finished_at=now, heartbeat_at=now, issued=counts[RowState.ISSUED],
+            skipped=counts[RowState.SKIPPED], failed=counts[RowState.FAILED])
+        job.refresh_from_db()
+        if updated:
+            audit.record(job.organisation, actor=job.created_by or job.created_by_label or "system",
+                         verb="bulk_issue.finished", obj=job,
+                         data={"issued": job.issued, "skipped": job.skipped, "failed": job.failed})
+    return job
+
+
+def _fail(job: BulkIssueJob, message: str) -> BulkIssueJob:
+    now = timezone.now()
+    BulkIssueJob.objects.filter(pk=job.pk).update(status=JobStatus.FAILED, error=message, finished_at=now,
+                                                  heartbeat_at=now)
+    job.refresh_from_db()
+    return job
+
+
+def unfinished_jobs() -> list[tuple[str, str]]:
+    """Jobs a stopped process left queued or running, for ``jobs.resume_interrupted``."""
+    ids = BulkIssueJob.objects.filter(status__in=(JobStatus.QUEUED, JobStatus.RUNNING)).order_by("created_at")
+    return [(JOB_KIND, public_id) for public_id in ids.values_list("public_id", flat=True)]
+
+
+def job_status(job: BulkIssueJob) -> dict[str, Any]:
+    """The progress of a job as plain data (the status page polls it as JSON)."""
+    processed = job.processed
+    return {
+        "id": job.public_id,
+        "status": job.status,
+        "status_label": job.get_status_display(),
+        "total": job.total,
+        "issued": job.issued,
+        "skipped": job.skipped,
+        "failed": job.failed,
+        "processed": processed,
+        "percent": round(100 * processed / job.total) if job.total else 100,
+        "finished": job.finished,
+        "problems": job.problem_count,
+        "error": job.error,
+        "heartbeat_at": job.heartbeat_at.isoformat() if job.heartbeat_at else None,
+    }
+
+
+RESULT_HEADER = ("row", "recipient", "name", "state", "award_id", "award_url", "error")
+
+
+def result_rows(job: BulkIssueJob) -> Iterable[tuple[object, ...]]:
+    from insignia.awards.credentials import credential_url
+
+    rows = job.rows.select_related("award").order_by("row_number").iterator(chunk_size=2_000)
+    for row in rows:
+        award_id = row.award.public_id if row.award else ""
+        error = row.error or "; ".join(f"{p.get('column') or 'row'}: {p.get('reason')}" for p in row.problems)
+        yield (row.row_number, row.recipient, row.name, row.state, award_id,
+               credential_url(award_id) if award_id else "", error)
+
+
+def result_csv(job: BulkIssueJob) -> str:
+    """One line per row: row, recipient, name, state, award id and URL, error (formula-neutralised)."""
+    return csvparse.write_csv(RESULT_HEADER, result_rows(job))

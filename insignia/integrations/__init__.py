@@ -1,0 +1,1 @@
+"""API tokens and webhooks: how other systems talk to an organisation's Insignia, and hear back from it."""

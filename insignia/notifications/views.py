@@ -1,0 +1,121 @@
+"""The claim page, the unsubscribe page and the issuer's "Resend email" action. Rules live in ``services``."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from insignia.awards.queries import display_state
+from insignia.core.errors import NotFound, PermissionDenied, ServiceError
+from insignia.core.tenancy import Actor, actor_for
+from insignia.notifications import queries, services
+from insignia.notifications.models import NotificationStatus
+
+#: Claim pages carry a secret in their URL: never cached, never indexed, never sent on as a Referer.
+PRIVATE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
+
+_CLAIM_REFUSALS = {
+    "unknown": (404, "This claim link does not work",
+                "Check that you opened the whole link from the email. If it still does not work, ask the "
+                "organisation that awarded the badge to send the email again."),
+    "expired": (410, "This claim link has expired",
+                "Claim links work for 90 days. Ask the organisation that awarded the badge to send the email "
+                "again; the new email has a fresh link."),
+    "used": (410, "This claim link has already been used",
+             "The badge was already claimed with it. Sign in to see it in your account."),
+}
+
+
+def _private(response: HttpResponse) -> HttpResponse:
+    for name, value in PRIVATE_HEADERS.items():
+        response[name] = value
+    return response
+
+
+@require_safe
+def claim(request: HttpRequest, token: str) -> HttpResponse:
+    """What a claim link leads to: the award, and how to keep it. Nothing about it for a wrong token."""
+    found = queries.find_claim(token)
+    if found.token is None:
+        status, title, text = _CLAIM_REFUSALS[found.state]
+        return _private(render(request, "notifications/claim_invalid.html",
+                               {"title": title, "text": text, "state": found.state}, status=status))
+    award = found.token.award
+    here = request.path
+    email = award.recipient_identity
+    return _private(render(request, "notifications/claim.html", {
+        "award": award, "badge": award.badge, "issuer": award.issuer, "organisation": award.organisation,
+        "brand_organisation": award.organisation, "state": display_state(award),
+        "masked_email": services.mask_email(email),
+        "image_url": services.badge_image_url(award),
+        "login_url": f"{reverse('account_login')}?{urlencode({'next': here})}",
+        "signup_url": f"{reverse('account_signup')}?{urlencode({'email': email, 'next': here})}",
+        "award_url": reverse("awards:public", args=[award.public_id]),
+        "expires_at": found.token.expires_at,
+    }))
+
+
+# The signed token is the credential here (it cannot be forged without the secret key), so a cross-site
+# request cannot opt anyone out; mail clients' one-click unsubscribe (RFC 8058) POSTs without a CSRF token.
+@csrf_exempt
+@require_http_methods(["GET", "HEAD", "POST"])
+def opt_out(request: HttpRequest, signed: str) -> HttpResponse:
+    """Confirm, then stop award emails to the address an unsubscribe link names."""
+    wanted = services.read_opt_out_token(signed)
+    if wanted is None:
+        return _private(render(request, "notifications/opt_out_invalid.html", status=404))
+    context = {"masked_email": services.mask_email(wanted.email), "organisation": wanted.organisation,
+               "brand_organisation": wanted.organisation}
+    if request.method == "POST":
+        one_click = request.POST.get("List-Unsubscribe") == "One-Click"
+        everywhere = request.POST.get("scope") == "all" or wanted.organisation is None
+        services.opt_out(wanted.email, None if everywhere else wanted.organisation,
+                         reason="one-click unsubscribe" if one_click else "unsubscribe link")
+        return _private(render(request, "notifications/opt_out_done.html", {**context, "everywhere": everywhere}))
+    return _private(render(request, "notifications/opt_out.html", context))
+
+
+def _forbidden(request: HttpRequest, actor: Actor, message: str) -> HttpResponse:
+    return render(request, "awards/forbidden.html", {"message": message, "actor": actor}, status=403)
+
+
+@require_POST
+@login_required
+def resend(request: HttpRequest, org_id: str, award_id: str) -> HttpResponse:
+    """Resend an award's email (issuers); back to the award (or a safe ``next``) with what happened."""
+    try:
+        actor = actor_for(request.user, org_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    if not actor.can("issue"):
+        return _forbidden(request, actor, f"Your role ({actor.role}) does not allow resending emails; "
+                                          "ask an owner or admin of the organisation.")
+    try:
+        notification = services.resend_award_email(actor=actor, award=award_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    except PermissionDenied as exc:
+        return _forbidden(request, actor, exc.message)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        if notification.status == NotificationStatus.SKIPPED_OPTED_OUT:
+            messages.warning(request, f"Not sent: {notification.to} has opted out of emails from "
+                                      f"{actor.organisation.name}.")
+        elif notification.status == NotificationStatus.FAILED:
+            messages.error(request, f"The email to {notification.to} could not be sent: {notification.error}")
+        else:
+            messages.success(request, f"The email was sent again to {notification.to}, with a new claim link.")
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        target = reverse("awards:detail", args=[actor.organisation.public_id, award_id])
+    return redirect(target)
