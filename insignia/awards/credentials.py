@@ -41,6 +41,11 @@ def credential_url(public_id: str) -> str:
     return f"{settings.BASE_URL}/c/{public_id}"
 
 
+def evidence_file_url(award_public_id: str, file_public_id: str) -> str:
+    """Where an uploaded evidence file is served (as a download); both ids are random."""
+    return f"{credential_url(award_public_id)}/evidence/{file_public_id}"
+
+
 def assertion_url(public_id: str) -> str:
     """The OB 2.0 hosted assertion's id."""
     return f"{credential_url(public_id)}/assertion"
@@ -76,7 +81,7 @@ def ob2_recipient(kind: str, identity: str, salt: str) -> dict[str, Any]:
 def evidence_documents(evidence: Sequence[Mapping[str, str]]) -> list[ob3.Evidence]:
     return [
         ob3.Evidence(id=item.get("url") or None, narrative=item.get("narrative") or None,
-                     name=item.get("name") or None)
+                     name=item.get("name") or None, description=item.get("description") or None)
         for item in evidence
     ]
 
@@ -152,7 +157,8 @@ def _ob2_assertion(award: Award, *, verification: Literal["hosted", "signed"], c
         creator=creator,
         image=image,
         evidence=[ob2.Evidence(id=item.get("url") or None, narrative=item.get("narrative") or None,
-                               name=item.get("name") or None) for item in award.evidence or []],
+                               name=item.get("name") or None, description=item.get("description") or None)
+                  for item in award.evidence or []],
         narrative=award.narrative or None,
     ).to_json()
 

@@ -9,9 +9,11 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from insignia.awards.evidence import EvidenceUpload, check_evidence_size
 from insignia.awards.models import RecipientKind
 from insignia.awards.queries import STATUS_FILTERS
 from insignia.awards.services import MAX_NAME, MAX_NARRATIVE, MAX_REASON, EvidenceItem
+from insignia.core.errors import ServiceError
 
 
 class IssueForm(forms.Form):
@@ -28,20 +30,43 @@ class IssueForm(forms.Form):
                                    help_text="A link to the work that earned the badge.")
     evidence_narrative = forms.CharField(label="Evidence description", max_length=MAX_NARRATIVE, required=False,
                                          widget=forms.Textarea(attrs={"rows": 3}))
+    evidence_file = forms.FileField(
+        label="Evidence file", required=False, max_length=1000,
+        widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.png,.jpg,.jpeg,.txt,application/pdf,image/png,"
+                                                         "image/jpeg,text/plain"}),
+        help_text="A PDF, PNG, JPEG or plain-text file. It is published with the credential as a download.",
+    )
     issued_on = forms.DateField(label="Award date", required=False,
                                 widget=forms.DateInput(attrs={"type": "date"}),
                                 help_text="Leave empty for now.")
+
+    def clean_evidence_file(self) -> Any:
+        """Refuse an oversized file before it is read (its content is checked by the service)."""
+        upload = self.cleaned_data.get("evidence_file")
+        if upload and upload.size is not None:
+            try:
+                check_evidence_size(upload.size)
+            except ServiceError as exc:
+                raise forms.ValidationError(exc.message, code=exc.code) from None
+        return upload
 
     def issue_arguments(self) -> dict[str, object]:
         """The service arguments for the cleaned form."""
         data = self.cleaned_data
         evidence = [EvidenceItem(url=data["evidence_url"], narrative=data["evidence_narrative"])]
+        uploaded = data.get("evidence_file")
+        evidence_file = None
+        if uploaded:
+            uploaded.seek(0)
+            evidence_file = EvidenceUpload(content=uploaded.read(), filename=uploaded.name or "",
+                                           content_type=uploaded.content_type or "")
         day = data.get("issued_on")
         issued_on = None
         if day is not None and day != timezone.localdate():
             issued_on = timezone.make_aware(datetime.combine(day, time.min))
         return {"recipient_kind": data["recipient_kind"], "recipient": data["recipient"],
-                "recipient_name": data["recipient_name"], "evidence": evidence, "issued_on": issued_on}
+                "recipient_name": data["recipient_name"], "evidence": evidence, "evidence_file": evidence_file,
+                "issued_on": issued_on}
 
 
 class ReasonForm(forms.Form):

@@ -111,3 +111,24 @@ class Award(models.Model):
                 name="unique_idempotency_key",
             ),
         ]
+
+
+class EvidenceFile(models.Model):
+    """A file an issuer uploaded as evidence, served publicly at ``/c/<award>/evidence/<public_id>``.
+
+    The stored name is random (never the uploader's); ``filename`` is the sanitised original name, shown
+    and offered on download. ``award`` is empty only while the award is being issued (same transaction).
+    """
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="evidence_files")
+    award = models.ForeignKey(Award, null=True, blank=True, on_delete=models.CASCADE, related_name="evidence_files")
+    public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
+    file = models.FileField(upload_to="evidence/")
+    filename = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]

@@ -7,7 +7,7 @@ from datetime import datetime
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from insignia.awards.models import Award, AwardStatus, StatusList
+from insignia.awards.models import Award, AwardStatus, EvidenceFile, StatusList
 from insignia.core.errors import NotFound
 from insignia.core.tenancy import Actor, get_scoped, scoped
 from insignia.issuers.models import Issuer
@@ -51,6 +51,14 @@ def public_award(public_id: str) -> Award:
     if award is None:
         raise NotFound("No such badge award.")
     return award
+
+
+def public_evidence_file(award_public_id: str, file_public_id: str) -> EvidenceFile:
+    """An uploaded evidence file of an award, by both random public ids (for the public download)."""
+    found = EvidenceFile.objects.filter(public_id=file_public_id, award__public_id=award_public_id).first()
+    if found is None:
+        raise NotFound("No such evidence file.")
+    return found
 
 
 def public_status_list(public_id: str) -> StatusList:

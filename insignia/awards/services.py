@@ -8,6 +8,7 @@ schedules its side effects (``insignia.awards.events``) after commit.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -17,13 +18,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.files.base import ContentFile
 from django.core.validators import URLValidator, validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from insignia.awards import credentials as documents
 from insignia.awards import events, statuslists
-from insignia.awards.models import Award, AwardStatus, RecipientKind, StatusPurpose
+from insignia.awards.evidence import CheckedEvidence, EvidenceUpload, check_upload
+from insignia.awards.models import Award, AwardStatus, EvidenceFile, RecipientKind, StatusPurpose
 from insignia.badges.models import BadgeClass, BadgeStatus
 from insignia.badges.services import expiry_for, require_awardable
 from insignia.core import audit
@@ -46,15 +49,16 @@ _http_url = URLValidator(schemes=["http", "https"])
 
 @dataclass(frozen=True)
 class EvidenceItem:
-    """One piece of evidence: a URL and/or a narrative (Markdown), with an optional name."""
+    """One piece of evidence: a URL and/or a narrative (Markdown), with an optional name and description."""
 
     url: str = ""
     narrative: str = ""
     name: str = ""
+    description: str = ""
 
     def to_json(self) -> dict[str, str]:
         return {key: value for key, value in (("url", self.url), ("narrative", self.narrative),
-                                              ("name", self.name)) if value}
+                                              ("name", self.name), ("description", self.description)) if value}
 
 
 # -- input checks ----------------------------------------------------------------------------
@@ -113,8 +117,10 @@ def _evidence(items: Iterable[EvidenceItem | Mapping[str, str]]) -> list[dict[st
     for item in items:
         if isinstance(item, Mapping):
             item = EvidenceItem(url=str(item.get("url") or item.get("id") or ""),
-                                narrative=str(item.get("narrative") or ""), name=str(item.get("name") or ""))
-        item = EvidenceItem(url=item.url.strip(), narrative=item.narrative.strip(), name=item.name.strip())
+                                narrative=str(item.get("narrative") or ""), name=str(item.get("name") or ""),
+                                description=str(item.get("description") or ""))
+        item = EvidenceItem(url=item.url.strip(), narrative=item.narrative.strip(), name=item.name.strip(),
+                            description=item.description.strip())
         if not item.url and not item.narrative:
             if item.name:
                 raise ServiceError("Each piece of evidence needs a URL or a narrative.", field="evidence",
@@ -123,7 +129,8 @@ def _evidence(items: Iterable[EvidenceItem | Mapping[str, str]]) -> list[dict[st
         if item.url and not _is_http_url(item.url):
             raise ServiceError(f"The evidence URL {item.url!r} is not an http(s) URL.", field="evidence_url",
                                code="evidence_invalid")
-        if len(item.narrative) > MAX_NARRATIVE or len(item.name) > MAX_NAME or len(item.url) > 2000:
+        if (len(item.narrative) > MAX_NARRATIVE or len(item.name) > MAX_NAME or len(item.url) > 2000
+                or len(item.description) > MAX_NARRATIVE):
             raise ServiceError("The evidence is too long.", field="evidence", code="evidence_invalid")
         out.append(item.to_json())
     if len(out) > MAX_EVIDENCE_ITEMS:
@@ -169,12 +176,17 @@ def issue_award(
     recipient_kind: str = RecipientKind.EMAIL,
     recipient_name: str = "",
     evidence: Iterable[EvidenceItem | Mapping[str, str]] = (),
+    evidence_file: EvidenceUpload | None = None,
     narrative: str = "",
     issued_on: datetime | None = None,
     idempotency_key: str = "",
     now: datetime | None = None,
 ) -> Award:
     """Award ``badge`` to one recipient: allocate status entries, sign the OB 3.0 credential, store it.
+
+    An ``evidence_file`` (PDF, PNG, JPEG or plain text; see ``insignia.awards.evidence``) is stored under
+    a random name and becomes one more Evidence item whose ``id`` is its public download URL, ``name`` its
+    filename and ``description`` ``sha256:<hex>`` of its bytes. A refused file stores and issues nothing.
 
     With an ``idempotency_key``, repeating the same request returns the award made the first time;
     the same key with a different request raises ``Conflict``.
@@ -189,12 +201,16 @@ def issue_award(
         raise ServiceError(f"The recipient's name is too long (at most {MAX_NAME} characters).",
                            field="recipient_name", code="recipient_name_invalid")
     items = _evidence(evidence)
+    upload = check_upload(evidence_file) if evidence_file is not None else None
+    if upload is not None and len(items) >= MAX_EVIDENCE_ITEMS:
+        raise ServiceError(f"Give at most {MAX_EVIDENCE_ITEMS} pieces of evidence.", field="evidence",
+                           code="evidence_invalid")
     narrative = (narrative or "").strip()
     if len(narrative) > MAX_NARRATIVE:
         raise ServiceError("The narrative is too long.", field="narrative", code="narrative_invalid")
-    if found.evidence_required and not items:
-        raise ServiceError("This badge requires evidence: give an evidence URL or narrative.", field="evidence",
-                           code="evidence_required")
+    if found.evidence_required and not items and upload is None:
+        raise ServiceError("This badge requires evidence: give an evidence URL, narrative or file.",
+                           field="evidence", code="evidence_required")
     if issued_on is not None and timezone.is_naive(issued_on):
         raise ServiceError("The award date needs a time zone.", field="issued_on", code="issued_on_invalid")
     if issued_on is not None and issued_on > now + FUTURE_SKEW:
@@ -203,16 +219,23 @@ def issue_award(
     if len(key) > 200:
         raise ServiceError("The idempotency key is too long (at most 200 characters).", code="idempotency_key_invalid")
     fingerprint = _fingerprint(badge=found.public_id, kind=kind, identity=identity, name=name, evidence=items,
-                               narrative=narrative, issued_on=issued_on.isoformat() if issued_on else None)
+                               narrative=narrative, issued_on=issued_on.isoformat() if issued_on else None,
+                               **({"file": [upload.sha256, upload.filename]} if upload is not None else {}))
     repeat = _repeat(actor, key, fingerprint)
     if repeat is not None:
         return repeat
     awarded = (issued_on or now).replace(microsecond=0)
     require_awardable(found, awarded_at=awarded)  # not expiring before the award date
     expires = expiry_for(found, awarded)
+    stored: list[str] = []
     try:
-        return _store(actor, found, kind=kind, identity=identity, name=name, evidence=items, narrative=narrative,
-                      awarded=awarded, expires=expires, key=key, fingerprint=fingerprint)
+        try:
+            return _store(actor, found, kind=kind, identity=identity, name=name, evidence=items,
+                          narrative=narrative, awarded=awarded, expires=expires, key=key, fingerprint=fingerprint,
+                          upload=upload, stored=stored)
+        except BaseException:
+            _delete_stored(stored)  # the transaction rolled back: remove any file it saved
+            raise
     except IntegrityError:
         repeat = _repeat(actor, key, fingerprint)  # a concurrent request with the same key won the race
         if repeat is None:
@@ -220,14 +243,35 @@ def issue_award(
         return repeat
 
 
+def _delete_stored(names: list[str]) -> None:
+    storage = EvidenceFile._meta.get_field("file").storage  # type: ignore[attr-defined]
+    for stored_name in names:
+        with contextlib.suppress(OSError):  # a leftover file is harmless
+            storage.delete(stored_name)
+
+
+def _store_file(actor: Actor, award: Award, upload: CheckedEvidence, public_id: str, stored: list[str]) -> None:
+    """Save the file under a random name (recorded in ``stored`` for clean-up) and its row."""
+    row = EvidenceFile(organisation=actor.organisation, award=award, public_id=public_id, filename=upload.filename,
+                       content_type=upload.content_type, size=len(upload.content), sha256=upload.sha256)
+    row.file.save(f"{new_public_id()}{upload.extension}", ContentFile(upload.content), save=False)
+    stored.append(row.file.name)
+    row.save()
+
+
 @transaction.atomic
 def _store(actor: Actor, badge: BadgeClass, *, kind: str, identity: str, name: str, evidence: list[dict[str, str]],
-           narrative: str, awarded: datetime, expires: datetime | None, key: str, fingerprint: str) -> Award:
+           narrative: str, awarded: datetime, expires: datetime | None, key: str, fingerprint: str,
+           upload: CheckedEvidence | None, stored: list[str]) -> Award:
     issuer = badge.issuer
     revocation_list, revocation_index = statuslists.allocate(issuer, StatusPurpose.REVOCATION)
     suspension_list, suspension_index = statuslists.allocate(issuer, StatusPurpose.SUSPENSION)
     public_id = new_public_id()
     salt = new_salt()
+    file_id = new_public_id()
+    if upload is not None:
+        evidence = [*evidence, EvidenceItem(url=documents.evidence_file_url(public_id, file_id), name=upload.filename,
+                                            description=f"sha256:{upload.sha256}").to_json()]
     try:
         credential = documents.sign(documents.build_credential(
             public_id=public_id, issuer=issuer, badge=badge, recipient_kind=kind, recipient_identity=identity,
@@ -244,8 +288,11 @@ def _store(actor: Actor, badge: BadgeClass, *, kind: str, identity: str, name: s
         revocation_index=revocation_index, suspension_list=suspension_list, suspension_index=suspension_index,
         idempotency_key=key, request_fingerprint=fingerprint, created_by=actor.user,
     )
+    if upload is not None:
+        _store_file(actor, award, upload, file_id, stored)
     audit.record(actor.organisation, actor=actor.audit_actor, verb="award.issued", obj=award,
-                 data={"badge": badge.public_id, "recipient_kind": kind})
+                 data={"badge": badge.public_id, "recipient_kind": kind,
+                       **({"evidence_file": file_id} if upload is not None else {})})
     transaction.on_commit(lambda: events.award_issued(award))
     return award
 
@@ -325,6 +372,7 @@ def unsuspend_award(*, actor: Actor, award: Award | str, now: datetime | None = 
 
 __all__ = [
     "EvidenceItem",
+    "EvidenceUpload",
     "issue_award",
     "normalise_recipient",
     "revoke_award",

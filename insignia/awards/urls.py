@@ -20,10 +20,12 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("c/<str:public_id>/badge.svg", views.baked_svg, name="baked_svg"),
     path("c/<str:public_id>/badge-ob2.png", views.baked_ob2_png, name="baked_ob2_png"),
     path("c/<str:public_id>/badge-ob2.svg", views.baked_ob2_svg, name="baked_ob2_svg"),
+    path("c/<str:public_id>/evidence/<str:file_id>", views.evidence_file, name="evidence_file"),
     path("status/<str:public_id>", views.status_list, name="status_list"),
     path("i/<str:public_id>/ob2/revocations", views.ob2_revocations, name="ob2_revocations"),
     # Management (members of the organisation).
     path("orgs/<str:org_id>/awards/", views.award_list, name="list"),
+    path("orgs/<str:org_id>/awards/new", views.award_new, name="new"),
     path("orgs/<str:org_id>/badges/<str:badge_id>/issue", views.award_issue, name="issue"),
     path("orgs/<str:org_id>/awards/<str:award_id>/", views.award_detail, name="detail"),
     path("orgs/<str:org_id>/awards/<str:award_id>/revoke", views.award_revoke, name="revoke"),

@@ -17,6 +17,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from insignia.awards import credentials as documents
@@ -37,6 +38,8 @@ IMMUTABLE_MAX_AGE = 86_400
 STATUS_MAX_AGE = 60
 #: Inline-served SVGs may never run script or load anything.
 SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"
+#: Evidence files are downloads; should a browser render one anyway, it may run and load nothing.
+EVIDENCE_CSP = "default-src 'none'; sandbox"
 
 View = Callable[..., HttpResponse]
 
@@ -145,6 +148,24 @@ def baked_ob2_svg(request: HttpRequest, public_id: str) -> HttpResponse:
 
 
 @require_safe
+def evidence_file(request: HttpRequest, public_id: str, file_id: str) -> HttpResponse:
+    """An uploaded evidence file, always as a download (attachment, nosniff, sandboxed)."""
+    try:
+        found = queries.public_evidence_file(public_id, file_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    with found.file.open("rb") as handle:
+        body = handle.read()
+    content_type = f"{found.content_type}; charset=utf-8" if found.content_type == "text/plain" else found.content_type
+    return cached_response(request, body, content_type=content_type, max_age=IMMUTABLE_MAX_AGE, headers={
+        "Content-Disposition": content_disposition_header(True, found.filename),
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": EVIDENCE_CSP,
+        "Cross-Origin-Resource-Policy": "cross-origin",
+    })
+
+
+@require_safe
 def status_list(request: HttpRequest, public_id: str) -> HttpResponse:
     """A signed BitstringStatusListCredential, re-signed on the first request after a change."""
     try:
@@ -233,13 +254,26 @@ def award_list(request: HttpRequest, actor: Actor) -> HttpResponse:
     ))
 
 
+@require_safe
+@org_view("issue")
+def award_new(request: HttpRequest, actor: Actor) -> HttpResponse:
+    """"Issue a badge" from the dashboard: the only published badge's award form, else the badge list."""
+    published = list(scoped(BadgeClass.objects.all(), actor).filter(status=BadgeStatus.PUBLISHED)[:2])
+    if len(published) == 1:
+        return redirect("awards:issue", actor.organisation.public_id, published[0].public_id)
+    messages.info(request, "Open a published badge and choose “Award this badge”." if published
+                  else "Publish a badge first; then you can award it.")
+    return redirect("badges:list", actor.organisation.public_id)
+
+
 @require_http_methods(["GET", "HEAD", "POST"])
 @org_view("issue")
 def award_issue(request: HttpRequest, actor: Actor, badge_id: str) -> HttpResponse:
     badge = get_scoped(BadgeClass.objects.select_related("issuer"), actor, public_id=badge_id)
     assert isinstance(badge, BadgeClass)
-    form = IssueForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
+    posted = request.method == "POST"
+    form = IssueForm(request.POST if posted else None, request.FILES if posted else None)
+    if posted and form.is_valid():
         try:
             award = services.issue_award(actor=actor, badge=badge, **form.issue_arguments())  # type: ignore[arg-type]
         except (NotFound, PermissionDenied):
@@ -259,14 +293,22 @@ def award_issue(request: HttpRequest, actor: Actor, badge_id: str) -> HttpRespon
 def award_detail(request: HttpRequest, actor: Actor, award_id: str) -> HttpResponse:
     award = queries.get_award(actor, award_id)
     return render(request, "awards/detail.html", _context(
-        actor, award=award, state=queries.display_state(award), reason_form=ReasonForm(),
+        actor, award=award, state=queries.display_state(award), **_reason_forms(),
         credential_url=documents.credential_url(award.public_id),
     ))
 
 
+def _reason_forms(action: str = "", form: ReasonForm | None = None) -> dict[str, ReasonForm]:
+    """The suspend and revoke forms, each with its own field ids (both fields are named ``reason``)."""
+    by_action = {name: ReasonForm(auto_id=f"id_{name}_%s") for name in ("suspend", "revoke")}
+    if form is not None and action in by_action:
+        by_action[action] = form
+    return {"suspend_form": by_action["suspend"], "revoke_form": by_action["revoke"]}
+
+
 def _status_action(request: HttpRequest, actor: Actor, award_id: str, action: str) -> HttpResponse:
     award = queries.get_award(actor, award_id)
-    form = ReasonForm(request.POST)
+    form = ReasonForm(request.POST, auto_id=f"id_{action}_%s")
     action_error = ""
     try:
         if action == "unsuspend":
@@ -286,7 +328,7 @@ def _status_action(request: HttpRequest, actor: Actor, award_id: str, action: st
         else:
             action_error = exc.message
     return render(request, "awards/detail.html", _context(
-        actor, award=award, state=queries.display_state(award), reason_form=form, failed_action=action,
+        actor, award=award, state=queries.display_state(award), **_reason_forms(action, form), failed_action=action,
         action_error=action_error,
         credential_url=documents.credential_url(award.public_id),
     ), status=400)

@@ -7,12 +7,14 @@ key-encryption key.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from insignia.accounts.sso import oidc_apps, socialaccount_providers
 from insignia.site.config import DEV_KEK_FILE, DEV_SECRET_FILE, data_dir, env, env_bool, env_int, persistent_secret
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -137,6 +139,16 @@ ACCOUNT_DEFAULT_HTTP_PROTOCOL = _base.scheme
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key", "signup": "20/h/ip", "reset_password": "10/h/ip"}
 LOGIN_REDIRECT_URL = "/dashboard/"
 LOGIN_URL = "/accounts/login/"
+
+# Single sign-on: OpenID Connect providers from INSIGNIA_OIDC_* (see README and insignia/accounts/sso.py).
+# The apps live in settings (no database rows); with none configured no SSO button is shown.
+INSTALLED_APPS += ["allauth.socialaccount", "allauth.socialaccount.providers.openid_connect"]
+SOCIALACCOUNT_PROVIDERS = socialaccount_providers(oidc_apps(os.environ, production=PRODUCTION))
+SOCIALACCOUNT_ADAPTER = "insignia.accounts.adapters.SocialAccountAdapter"
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # an IdP never signs in to an existing local account by email alone
+SOCIALACCOUNT_LOGIN_ON_GET = False  # starting a sign-in is a POST (CSRF-protected)
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_REQUESTS_TIMEOUT = 10
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
