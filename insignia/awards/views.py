@@ -8,11 +8,9 @@ call a query or service, and render; the rules live in ``services``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
 from typing import Any, Literal
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -27,7 +25,8 @@ from insignia.awards.models import Award
 from insignia.badges.models import BadgeClass, BadgeStatus
 from insignia.core.errors import NotFound, PermissionDenied, ServiceError
 from insignia.core.http import JSON_LD, cached_response, json_document_response
-from insignia.core.tenancy import Actor, actor_for, get_scoped, scoped
+from insignia.core.orgviews import org_view
+from insignia.core.tenancy import Actor, get_scoped, scoped
 from insignia.credentials.status.revocation_list import revocation_list
 from insignia.issuers.identity import ob2_issuer_url, ob2_revocation_list_url
 
@@ -191,35 +190,6 @@ def ob2_revocations(request: HttpRequest, public_id: str) -> HttpResponse:
 
 # == management pages ============================================================================================
 
-
-def _forbidden(request: HttpRequest, actor: Actor | None, message: str) -> HttpResponse:
-    return render(request, "awards/forbidden.html", {"message": message, "actor": actor}, status=403)
-
-
-def org_view(permission: str = "view") -> Callable[[View], View]:
-    """Resolve the caller's Actor in ``org_id`` (404 if not a member) and require ``permission`` (403)."""
-
-    def decorate(view: View) -> View:
-        @login_required
-        @wraps(view)
-        def wrapper(request: HttpRequest, org_id: str, **kwargs: Any) -> HttpResponse:
-            try:
-                actor = actor_for(request.user, org_id)
-            except NotFound as exc:
-                raise Http404(exc.message) from exc
-            if not actor.can(permission):
-                return _forbidden(request, actor, f"Your role ({actor.role}) does not allow this; "
-                                                  "ask an owner or admin of the organisation.")
-            try:
-                return view(request, actor, **kwargs)
-            except NotFound as exc:
-                raise Http404(exc.message) from exc
-            except PermissionDenied as exc:
-                return _forbidden(request, actor, exc.message)
-
-        return wrapper
-
-    return decorate
 
 
 def _context(actor: Actor, **extra: Any) -> dict[str, Any]:

@@ -11,13 +11,10 @@ role without the ``design`` permission gets 403 on every page that writes.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models.fields.files import FieldFile
 from django.http import Http404, HttpRequest, HttpResponse
@@ -33,7 +30,8 @@ from insignia.badges.models import BadgeClass, BadgeStatus, ExpiryPolicy
 from insignia.core.errors import NotFound, PermissionDenied, ServiceError
 from insignia.core.http import JSON_LD, cached_response, json_document_response
 from insignia.core.markdown import markdown_html
-from insignia.core.tenancy import Actor, actor_for
+from insignia.core.orgviews import org_view
+from insignia.core.tenancy import Actor
 from insignia.issuers.identity import issuer_url
 from insignia.issuers.models import Issuer
 
@@ -127,32 +125,6 @@ def image_png(request: HttpRequest, public_id: str) -> HttpResponse:
 
 
 # == management pages ============================================================================
-
-
-def org_view(permission: str = "view") -> Callable[[View], View]:
-    """Resolve the caller's Actor in ``org_id`` (404 if not a member) and require ``permission`` (403)."""
-
-    def decorate(view: View) -> View:
-        @login_required
-        @wraps(view)
-        def wrapper(request: HttpRequest, org_id: str, **kwargs: Any) -> HttpResponse:
-            try:
-                actor = actor_for(request.user, org_id)
-            except NotFound as exc:
-                raise Http404(exc.message) from exc
-            if not actor.can(permission):
-                raise DjangoPermissionDenied(f"Your role ({actor.role}) cannot change badges; ask an owner, admin "
-                                             "or issuer of the organisation.")
-            try:
-                return view(request, actor, **kwargs)
-            except NotFound as exc:
-                raise Http404(exc.message) from exc
-            except PermissionDenied as exc:
-                raise DjangoPermissionDenied(exc.message) from exc
-
-        return wrapper
-
-    return decorate
 
 
 def _context(actor: Actor, **extra: Any) -> dict[str, Any]:

@@ -5,15 +5,11 @@ Views are thin: resolve the member's Actor (404 for other organisations), call a
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -23,26 +19,14 @@ from insignia.bulk import csvparse, services
 from insignia.bulk.forms import BulkUploadForm
 from insignia.bulk.models import BulkIssueJob, JobStatus, RowState
 from insignia.core.errors import NotFound, PermissionDenied, ServiceError
-from insignia.core.tenancy import Actor, actor_for, get_scoped, scoped
+from insignia.core.orgviews import org_view
+from insignia.core.tenancy import Actor, get_scoped, scoped
 
 PREVIEW_PAGE_SIZE = 100
 MAX_PROBLEM_ROWS_SHOWN = 500
 
 
-def _member_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Resolve ``org_id`` to the user's Actor; service NotFound → 404, PermissionDenied → 403."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, org_id: str, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            actor = actor_for(request.user, org_id)
-            return view(request, actor, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404(exc.message) from None
-        except PermissionDenied as exc:
-            raise DjangoPermissionDenied(exc.message) from None
-
-    return login_required(wrapper)
+_member_view = org_view("view")
 
 
 def _badge(actor: Actor, badge_id: str) -> BadgeClass:

@@ -7,11 +7,9 @@ render. Another organisation's issuers are 404; a role that may not write gets 4
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -19,7 +17,8 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from insignia.core.errors import NotFound, PermissionDenied, ServiceError
 from insignia.core.http import JSON_LD, cached_response, json_document_response
-from insignia.core.tenancy import Actor, actor_for
+from insignia.core.orgviews import org_view
+from insignia.core.tenancy import Actor
 from insignia.issuers import documents, queries, services
 from insignia.issuers.forms import ConfirmForm, IssuerForm, IssuerImageForm
 from insignia.issuers.identity import (
@@ -111,35 +110,6 @@ def image(request: HttpRequest, public_id: str) -> HttpResponse:
 
 # == management pages ============================================================================================
 
-
-def _forbidden(request: HttpRequest, actor: Actor | None, message: str) -> HttpResponse:
-    return render(request, "issuers/forbidden.html", {"message": message, "actor": actor}, status=403)
-
-
-def org_view(permission: str = "view") -> Callable[[View], View]:
-    """Resolve the caller's Actor in ``org_id`` (404 if not a member) and require ``permission`` (403)."""
-
-    def decorate(view: View) -> View:
-        @login_required
-        @wraps(view)
-        def wrapper(request: HttpRequest, org_id: str, **kwargs: Any) -> HttpResponse:
-            try:
-                actor = actor_for(request.user, org_id)
-            except NotFound as exc:
-                raise Http404(exc.message) from exc
-            if not actor.can(permission):
-                return _forbidden(request, actor, f"Your role ({actor.role}) does not allow this; "
-                                                  "ask an owner or admin of the organisation.")
-            try:
-                return view(request, actor, **kwargs)
-            except NotFound as exc:
-                raise Http404(exc.message) from exc
-            except PermissionDenied as exc:
-                return _forbidden(request, actor, exc.message)
-
-        return wrapper
-
-    return decorate
 
 
 def _context(actor: Actor, **extra: Any) -> dict[str, Any]:

@@ -5,8 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -15,7 +14,8 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from insignia.awards.queries import display_state
 from insignia.core.errors import NotFound, PermissionDenied, ServiceError
-from insignia.core.tenancy import Actor, actor_for
+from insignia.core.orgviews import org_view
+from insignia.core.tenancy import Actor
 from insignia.notifications import queries, services
 from insignia.notifications.models import NotificationStatus
 
@@ -83,27 +83,14 @@ def opt_out(request: HttpRequest, signed: str) -> HttpResponse:
     return _private(render(request, "notifications/opt_out.html", context))
 
 
-def _forbidden(request: HttpRequest, actor: Actor, message: str) -> HttpResponse:
-    return render(request, "awards/forbidden.html", {"message": message, "actor": actor}, status=403)
-
-
 @require_POST
-@login_required
-def resend(request: HttpRequest, org_id: str, award_id: str) -> HttpResponse:
+@org_view("issue")
+def resend(request: HttpRequest, actor: Actor, award_id: str) -> HttpResponse:
     """Resend an award's email (issuers); back to the award (or a safe ``next``) with what happened."""
     try:
-        actor = actor_for(request.user, org_id)
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
-    if not actor.can("issue"):
-        return _forbidden(request, actor, f"Your role ({actor.role}) does not allow resending emails; "
-                                          "ask an owner or admin of the organisation.")
-    try:
         notification = services.resend_award_email(actor=actor, award=award_id)
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
-    except PermissionDenied as exc:
-        return _forbidden(request, actor, exc.message)
+    except (NotFound, PermissionDenied):
+        raise  # org_view turns these into 404 / 403
     except ServiceError as exc:
         messages.error(request, exc.message)
     else:
