@@ -234,6 +234,19 @@ def _issuer_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def _token_create(args: argparse.Namespace) -> int:
+    from insignia.integrations.services import create_api_token
+
+    organisation = _organisation(args.org)
+    scopes = [scope.strip() for scope in args.scopes.split(",") if scope.strip()]
+    token, secret = create_api_token(actor=_cli_actor(organisation), name=args.name, scopes=scopes)
+    data = {"id": token.public_id, "token": secret,
+            "scopes": scopes, "organisation": organisation.slug}
+    _emit(args, data, f"API token {args.name!r} for {organisation.name} (scopes: {', '.join(scopes)}).\n"
+                      f"  {secret}\n  Keep it now: it is never shown again.")
+    return 0
+
+
 def _badge_create(args: argparse.Namespace) -> int:
     from insignia.badges.documents import achievement_url
     from insignia.badges.images import ImageUpload
@@ -434,6 +447,17 @@ def _add_platform_commands(commands: Any) -> None:
     issuer_create.add_argument("--org", metavar="SLUG_OR_ID", help="the organisation (default: 'Default')")
     issuer_create.add_argument("--json", action="store_true", help='print {"id", "did", "profile_url"}')
     issuer_create.set_defaults(handler=_platform(_issuer_create))
+
+    token = commands.add_parser("token", help="manage API tokens")
+    token_commands = token.add_subparsers(dest="action", required=True)
+    token_create = token_commands.add_parser(
+        "create", help="create an API token for the REST API (shown once)",
+        description="Create a bearer token for /api/v1/. Scopes: read, issue, design, manage (comma-separated).")
+    token_create.add_argument("--name", required=True)
+    token_create.add_argument("--scopes", default="read,issue,design", help="comma-separated (default: %(default)s)")
+    token_create.add_argument("--org", metavar="SLUG_OR_ID", help="the organisation (default: 'Default')")
+    token_create.add_argument("--json", action="store_true", help='print {"id", "token", "scopes", "organisation"}')
+    token_create.set_defaults(handler=_platform(_token_create))
 
     badge = commands.add_parser("badge", help="manage badges")
     badge_commands = badge.add_subparsers(dest="action", required=True)
