@@ -8,6 +8,7 @@ from typing import Any, Literal
 from django.conf import settings
 from ninja import Field, Schema
 
+from insignia.badges import documents
 from insignia.badges.models import BadgeClass
 from insignia.integrations.pagination import Page
 
@@ -96,15 +97,6 @@ class BadgeFilters(Schema):
     issuer: str | None = Field(None, description="An issuer's id.")
 
 
-def _file_url(field: Any) -> str | None:
-    if not field:
-        return None
-    try:
-        return str(field.url)
-    except ValueError:
-        return None
-
-
 def badge_data(badge: BadgeClass) -> dict[str, Any]:
     """The badge class as the API shows it."""
     return {
@@ -112,7 +104,7 @@ def badge_data(badge: BadgeClass) -> dict[str, Any]:
         "issuer": badge.issuer.public_id,
         "name": badge.name,
         "description": badge.description,
-        "image_url": _file_url(badge.image),
+        "image_url": documents.image_url(badge) if badge.image else None,  # public once published
         "image_type": badge.image_type,
         "criteria_narrative": badge.criteria_narrative,
         "criteria_url": badge.criteria_url,

@@ -16,7 +16,7 @@ MAX_LIMIT = 200
 
 class PageParams(Schema):
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description=f"Items per page (1–{MAX_LIMIT}).")
-    offset: int = Field(0, ge=0, description="How many items to skip.")
+    offset: int = Field(0, ge=0, le=10**9, description="How many items to skip.")
 
 
 class Page(Schema):

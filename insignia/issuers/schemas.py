@@ -8,7 +8,14 @@ from typing import Any
 from ninja import Field, Schema
 
 from insignia.integrations.pagination import Page
-from insignia.issuers.identity import did_document_url, issuer_did, issuer_url, key_id, ob2_issuer_url
+from insignia.issuers.identity import (
+    did_document_url,
+    issuer_did,
+    issuer_image_url,
+    issuer_url,
+    key_id,
+    ob2_issuer_url,
+)
 from insignia.issuers.models import Issuer, SigningKey
 
 
@@ -61,12 +68,7 @@ def key_data(key: SigningKey) -> dict[str, Any]:
 
 def issuer_data(issuer: Issuer) -> dict[str, Any]:
     """The issuer as the API shows it."""
-    image = None
-    if issuer.image:
-        try:
-            image = issuer.image.url
-        except ValueError:
-            image = None
+    image = issuer_image_url(issuer)
     return {
         "id": issuer.public_id,
         "name": issuer.name,
