@@ -24,7 +24,7 @@ from insignia.awards.forms import AwardFilterForm, IssueForm, ReasonForm
 from insignia.awards.models import Award
 from insignia.badges.models import BadgeClass, BadgeStatus
 from insignia.core.errors import NotFound, PermissionDenied, ServiceError
-from insignia.core.http import JSON_LD, cached_response, json_document_response
+from insignia.core.http import JSON_LD, SVG_CSP, cached_response, json_document_response
 from insignia.core.orgviews import org_view
 from insignia.core.tenancy import Actor, get_scoped, scoped
 from insignia.credentials.status.revocation_list import revocation_list
@@ -35,8 +35,6 @@ VC_JSON_LD = "application/vc+ld+json"
 IMMUTABLE_MAX_AGE = 86_400
 #: Anything that reflects status (status lists, hosted assertions, revocation lists, pages): one minute.
 STATUS_MAX_AGE = 60
-#: Inline-served SVGs may never run script or load anything.
-SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"
 #: Evidence files are downloads; should a browser render one anyway, it may run and load nothing.
 EVIDENCE_CSP = "default-src 'none'; sandbox"
 

@@ -28,15 +28,12 @@ from insignia.badges.forms import BadgeForm, initial_for
 from insignia.badges.images import PNG_TYPE, SVG_TYPE, ImageUpload, check_upload_size
 from insignia.badges.models import BadgeClass, BadgeStatus, ExpiryPolicy
 from insignia.core.errors import NotFound, PermissionDenied, ServiceError
-from insignia.core.http import JSON_LD, cached_response, json_document_response
+from insignia.core.http import JSON_LD, SVG_CSP, cached_response, json_document_response
 from insignia.core.markdown import markdown_html
 from insignia.core.orgviews import org_view
 from insignia.core.tenancy import Actor
 from insignia.issuers.identity import issuer_url
 from insignia.issuers.models import Issuer
-
-#: Served SVGs can never run script or load anything, whatever slipped through the sanitiser.
-SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"
 
 View = Callable[..., HttpResponse]
 

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_safe
 
 from insignia.core.errors import NotFound, PermissionDenied, ServiceError
-from insignia.core.http import JSON_LD, cached_response, json_document_response
+from insignia.core.http import JSON_LD, SVG_CSP, cached_response, json_document_response
 from insignia.core.orgviews import org_view
 from insignia.core.tenancy import Actor
 from insignia.issuers import documents, queries, services
@@ -32,8 +32,6 @@ from insignia.issuers.identity import (
 from insignia.issuers.models import Issuer
 
 DID_JSON = "application/did+ld+json"
-#: Inline-rendered SVGs from our origin may never run script or load anything, whatever slipped through.
-SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"
 
 View = Callable[..., HttpResponse]
 
