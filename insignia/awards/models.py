@@ -59,6 +59,17 @@ class AcceptanceState(models.TextChoices):
     DECLINED = "declined", "Declined"
 
 
+class Visibility(models.TextChoices):
+    """Who may see an award's public page, chosen by the earner."""
+
+    #: The default: the page opens only through its unguessable link and is marked noindex.
+    UNLISTED = "unlisted", "Unlisted"
+    #: Listed on the earner's portfolio (and indexable).
+    PUBLIC = "public", "Public"
+    #: The page says only that a valid credential exists; the credential file still verifies.
+    HIDDEN = "hidden", "Hidden"
+
+
 class Award(models.Model):
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="awards")
     badge = models.ForeignKey(BadgeClass, on_delete=models.PROTECT, related_name="awards")
@@ -85,6 +96,14 @@ class Award(models.Model):
     suspension_list = models.ForeignKey(StatusList, on_delete=models.PROTECT, related_name="+")
     suspension_index = models.PositiveIntegerField()
     acceptance = models.CharField(max_length=16, choices=AcceptanceState.choices, default=AcceptanceState.PENDING)
+    #: When the earner accepted or declined (``acceptance``).
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    #: The account that claimed the award (set on accept or decline); the issuer's records never depend on it.
+    earner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="earned_awards")
+    #: Earner-controlled: who sees the public page, and whether it shows the recipient's name.
+    visibility = models.CharField(max_length=16, choices=Visibility.choices, default=Visibility.UNLISTED)
+    show_recipient_name = models.BooleanField(default=False)
     replaces = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replaced_by")
     idempotency_key = models.CharField(max_length=200, blank=True)
     #: SHA-256 of the issue request, so a retry with the same key is told apart from a different request.
@@ -101,6 +120,8 @@ class Award(models.Model):
             models.Index(fields=["organisation", "-issued_on"]),
             models.Index(fields=["organisation", "status"]),
             models.Index(fields=["badge", "-issued_on"]),
+            models.Index(fields=["earner", "-issued_on"]),
+            models.Index(fields=["recipient_kind", "recipient_identity"]),
         ]
         constraints = [
             models.UniqueConstraint(fields=["revocation_list", "revocation_index"], name="unique_revocation_entry"),
@@ -132,3 +153,27 @@ class EvidenceFile(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+
+
+class EngagementKind(models.TextChoices):
+    VIEW = "view", "Page views"
+    SHARE = "share", "Share clicks"
+    VERIFY = "verify", "Verifications"
+    DOWNLOAD = "download", "Downloads"
+    EMBED = "embed", "Embed views"
+
+
+class EngagementCount(models.Model):
+    """Server-side counts per award, kind and day. No viewer data at all: no IP, no user agent, no cookie."""
+
+    award = models.ForeignKey(Award, on_delete=models.CASCADE, related_name="engagement")
+    kind = models.CharField(max_length=16, choices=EngagementKind.choices)
+    #: For shares, the channel (``linkedin``, ``x``, ``facebook``, ``email``, ``copy``, …); empty otherwise.
+    channel = models.CharField(max_length=32, blank=True)
+    day = models.DateField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["award", "kind", "channel", "day"], name="one_engagement_row_per_day"),
+        ]

@@ -110,6 +110,7 @@ def build_api() -> NinjaAPI:
     from insignia.badges.api import router as badges_router
     from insignia.integrations.api import audit_router, tokens_router, webhooks_router
     from insignia.issuers.api import router as issuers_router
+    from insignia.verification.api import router as verification_router
 
     instance = NinjaAPI(
         title="Insignia API",
@@ -133,6 +134,7 @@ def build_api() -> NinjaAPI:
     instance.add_router("/audit", audit_router, tags=["audit"])
     instance.add_router("/tokens", tokens_router, tags=["tokens"])
     instance.add_router("/webhooks", webhooks_router, tags=["webhooks"])
+    instance.add_router("/verify", verification_router, tags=["verification"])
     return instance
 
 

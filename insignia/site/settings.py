@@ -69,6 +69,8 @@ INSTALLED_APPS = [
     "insignia.bulk",
     "insignia.integrations",
     "insignia.notifications",
+    "insignia.backpack",
+    "insignia.verification",
 ]
 
 MIDDLEWARE = [

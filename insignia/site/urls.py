@@ -18,4 +18,6 @@ urlpatterns = [
     path("", include("insignia.awards.urls")),
     path("", include("insignia.bulk.urls")),
     path("", include("insignia.notifications.urls")),
+    path("", include("insignia.backpack.urls")),
+    path("", include("insignia.verification.urls")),
 ]
