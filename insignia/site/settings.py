@@ -116,8 +116,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "transaction_mode": "IMMEDIATE",
         }
     )
-    # Tests use a file (not Django's shared in-memory database), so WAL and busy_timeout behave as in production.
-    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-insignia.sqlite3")}
+    # Tests use a file (not Django's shared in-memory database), so WAL and busy_timeout behave as in production;
+    # one file per test process, so two test runs on one machine never share (and corrupt) a database.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / f"test-insignia-{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
@@ -209,6 +210,11 @@ CELERY_TASK_ALWAYS_EAGER = False
 MAX_UPLOAD_BYTES = env_int("INSIGNIA_MAX_UPLOAD_BYTES", 2 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(MAX_UPLOAD_BYTES * 2, 5 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
+
+# Public verifier (/verify and POST /api/v1/verify): requests per client IP, "<count>/<s|m|h>"; "off" disables.
+VERIFY_RATE_LIMIT = env("INSIGNIA_VERIFY_RATE_LIMIT", "30/m") or "30/m"
+#: Behind a reverse proxy the client address is the last X-Forwarded-For hop (set INSIGNIA_BEHIND_PROXY=1).
+BEHIND_PROXY = env_bool("INSIGNIA_BEHIND_PROXY", False)
 
 # Security
 SESSION_COOKIE_HTTPONLY = True

@@ -66,7 +66,7 @@ A11Y_SCRIPT = """
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
-        pytest.skip(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+        pytest.fail(f"Chromium is not installed at {CHROMIUM}: apt-get install chromium (.ci/run does)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -109,15 +109,42 @@ def screenshot(page: Any) -> Callable[..., list[Path]]:
     return shoot
 
 
+#: axe-core from the npm registry (installed by `npm ci` in tests/interop/js, like the interop tooling).
+AXE_JS = Path(__file__).resolve().parent.parent / "interop" / "js" / "node_modules" / "axe-core" / "axe.min.js"
+
+#: Run axe-core in the page (WCAG 2.x A/AA rules) and keep the violations a user would be blocked by.
+AXE_RUN = """
+async () => {
+  const result = await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}});
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);
+}
+"""
+
+
+def axe_violations(page: Any) -> list[str]:
+    """Serious and critical axe-core violations on the current page."""
+    if not AXE_JS.exists():
+        raise RuntimeError(f"{AXE_JS} is missing: run `npm ci` in tests/interop/js")
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        # Evaluated through the DevTools protocol: our CSP (rightly) refuses injected inline scripts.
+        page.evaluate("(source) => { (0, eval)(source); }", AXE_JS.read_text(encoding="utf-8"))
+    return page.evaluate(AXE_RUN)
+
+
 @pytest.fixture
 def a11y(page: Any) -> Callable[..., None]:
-    """Assert the page has one h1, labelled controls, alt text, named buttons/links and no sideways scroll."""
+    """Assert the page has one h1, labelled controls, alt text, named buttons/links, no sideways scroll and no
+    serious or critical axe-core violation, at each width."""
 
     def check(widths: tuple[int, ...] = (1280, 375)) -> None:
         for width in widths:
             page.set_viewport_size({"width": width, "height": 800})
             problems = page.evaluate(A11Y_SCRIPT)
             assert problems == [], f"{page.url} at {width}px: {problems}"
+            violations = axe_violations(page)
+            assert violations == [], f"{page.url} at {width}px, axe-core: {violations}"
         page.set_viewport_size(DESKTOP)
 
     return check
