@@ -1,10 +1,11 @@
 """The ``insignia`` command line.
 
 ``insignia verify PATH_OR_URL [--recipient EMAIL] [--json]`` prints a verification report and
-exits 0 (valid), 1 (invalid) or 2 (could not decide). It needs no database and never loads Django.
+exits 0 (valid), 1 (invalid) or 2 (could not decide). It needs no database and never loads Django,
+unless ``--instance`` asks it to verify exactly as this instance's /verify page and API do.
 
 The platform commands (``serve``, ``migrate``, ``issuer``, ``badge``, ``award``, ``revoke``, ``suspend``,
-``unsuspend``, ``export``) load Django inside their handlers and call the same services as the web
+``unsuspend``, ``sweep-expired``, ``export``) load Django inside their handlers and call the same services as the web
 pages, acting as the system actor ``cli`` of the object's organisation. With ``--json`` each prints one
 JSON object on standard output; on failure they exit 1 with the reason on standard error (and
 ``{"error": …, "code": …}`` on standard output with ``--json``).
@@ -59,16 +60,40 @@ def _read_input(target: str) -> bytes | str:
     return path.read_bytes()
 
 
+def _verify_on_instance(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
+    """``--instance``: the platform's verifier (this instance's own documents read in-process, trust signals)."""
+    if args.offline or args.allow_http_loopback:
+        raise UsageError("insignia verify: --instance cannot be combined with --offline or --allow-http-loopback")
+    setup_django()
+    from insignia.verification.services import SubmissionError, verify_submission
+
+    data = _read_input(args.target)
+    try:
+        if isinstance(data, str):
+            result = verify_submission(url=data, recipient=args.recipient)
+        else:
+            result = verify_submission(file_bytes=data, recipient=args.recipient)
+    except SubmissionError as exc:
+        raise UsageError(f"insignia verify: {exc.message}") from exc
+    return result.report, result.to_json()
+
+
 def _verify(args: argparse.Namespace) -> int:
     from insignia.credentials.verify.pipeline import Verifier
     from insignia.net.fetch import HttpFetcher
 
-    fetch = None if args.offline else HttpFetcher(allow_loopback=args.allow_http_loopback)
-    verifier = Verifier(fetch=fetch, allow_http_loopback=args.allow_http_loopback)
-    report = verifier.verify(_read_input(args.target), recipient=args.recipient)
+    trust: dict[str, Any] | None = None
+    if args.instance:
+        report, answer = _verify_on_instance(args)
+        trust = answer["trust"]
+    else:
+        fetch = None if args.offline else HttpFetcher(allow_loopback=args.allow_http_loopback)
+        verifier = Verifier(fetch=fetch, allow_http_loopback=args.allow_http_loopback)
+        report = verifier.verify(_read_input(args.target), recipient=args.recipient)
+        answer = report.to_json()
     verdict = str(report.verdict)
     if args.json:
-        print(json.dumps(report.to_json(), ensure_ascii=False))
+        print(json.dumps(answer, ensure_ascii=False))
         return EXIT_CODES[verdict]
     summary = report.summary
     print(HEADLINES[verdict])
@@ -78,6 +103,8 @@ def _verify(args: argparse.Namespace) -> int:
         print(f"  Issuer:  {summary.issuer_name or ''} {('<' + summary.issuer_id + '>') if summary.issuer_id else ''}")
     if summary.valid_from:
         print(f"  Issued:  {summary.valid_from}" + (f", expires {summary.valid_until}" if summary.valid_until else ""))
+    if trust is not None:
+        print(f"  Trust:   {trust['message']} [{trust['level']}]")
     print()
     for check in report.checks:
         print(f"  {SYMBOLS[str(check.status)]} {check.title}: {check.message} [{check.code}]")
@@ -129,7 +156,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 SYSTEM_ACCOUNT_EMAIL = "system@insignia.local"
 DEFAULT_ORGANISATION_SLUG = "default"
-EXPORT_FORMATS = ("ob3", "jwt", "ob2", "ob2-signed", "png", "svg")
+EXPORT_FORMATS = ("ob3", "jwt", "ob2", "ob2-signed", "png", "svg", "pdf")
 
 
 class CommandError(Exception):
@@ -226,7 +253,7 @@ def _issuer_create(args: argparse.Namespace) -> int:
 
     organisation = _organisation(args.org)
     issuer = create_issuer(actor=_cli_actor(organisation), name=args.name, url=args.url, email=args.email,
-                           description=args.description or "")
+                           description=args.description or "", did_method=args.did_method)
     data = {"id": issuer.public_id, "did": issuer_did(issuer), "profile_url": issuer_url(issuer),
             "organisation": organisation.slug}
     _emit(args, data, f"Created issuer {issuer.name} ({issuer.public_id}) in {organisation.name}\n"
@@ -294,11 +321,26 @@ def _award(args: argparse.Namespace) -> int:
     badge = _lookup(BadgeClass, args.badge, "badge")
     evidence = [{"url": args.evidence or "", "narrative": args.narrative or ""}]
     award = issue_award(actor=_cli_actor(badge.organisation), badge=badge, recipient=args.recipient,
-                        recipient_name=args.name or "", evidence=evidence)
+                        recipient_name=args.name or "", evidence=evidence,
+                        evidence_files=_evidence_files(args.evidence_file or []))
     data = _award_urls(award)
     _emit(args, data, f"Awarded {badge.name} to {award.recipient_identity} ({award.public_id})\n"
                       f"  Public page: {data['public_url']}\n  Credential:  {data['credential_url']}")
     return 0
+
+
+def _evidence_files(paths: list[str]) -> list[Any]:
+    """``--evidence-file`` paths as uploads; a file over the limit is refused before it is read."""
+    from insignia.awards.evidence import EvidenceUpload, check_evidence_size
+
+    uploads = []
+    for name in paths:
+        path = Path(name)
+        if not path.is_file():
+            raise CommandError(f"{name} is not a file.", "io")
+        check_evidence_size(path.stat().st_size)
+        uploads.append(EvidenceUpload(content=path.read_bytes(), filename=path.name))
+    return uploads
 
 
 def _progress_printer() -> Callable[[Any], None]:
@@ -325,6 +367,9 @@ def _award_csv(args: argparse.Namespace) -> int:
 
     if args.recipient:
         raise CommandError("Give either --recipient or --csv, not both.", "usage")
+    if args.evidence_file:
+        raise CommandError("--evidence-file goes with --recipient (one award); a CSV row links its evidence "
+                           "with evidence_url.", "usage")
     badge = _lookup(BadgeClass, args.badge, "badge")
     path = Path(args.csv)
     if path.stat().st_size > MAX_BULK_BYTES:
@@ -392,6 +437,16 @@ def _status_change(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sweep_expired(args: argparse.Namespace) -> int:
+    from insignia.awards.expiry import sweep_expired_awards
+
+    announced = sweep_expired_awards()
+    _emit(args, {"announced": announced},
+          f"Announced {announced} expired award(s) (award.expired webhooks)." if announced
+          else "No newly expired awards.")
+    return 0
+
+
 def _export(args: argparse.Namespace) -> int:
     import base64
 
@@ -409,6 +464,10 @@ def _export(args: argparse.Namespace) -> int:
         content = json.dumps(documents.hosted_assertion(award), ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
     elif fmt == "ob2-signed":
         content = documents.signed_assertion(award).encode("ascii") + b"\n"
+    elif fmt == "pdf":  # the operator holds the issuer's records: the certificate carries the recipient's name
+        from insignia.awards.certificate import render_certificate
+
+        content = render_certificate(award, size=args.size, include_name=True).content
     else:
         try:
             content = documents.baked(award, fmt, "ob3")
@@ -420,14 +479,15 @@ def _export(args: argparse.Namespace) -> int:
         _emit(args, {"id": award.public_id, "format": fmt, "path": args.output, "bytes": len(content)},
               f"Wrote {fmt} of award {award.public_id} to {args.output} ({len(content):,} bytes).")
     elif args.json:
-        binary = fmt == "png"
+        binary = fmt in ("png", "pdf")
         data = {"id": award.public_id, "format": fmt, "bytes": len(content)}
         data["content_base64" if binary else "content"] = (
             base64.b64encode(content).decode("ascii") if binary else content.decode("utf-8").rstrip("\n"))
         print(json.dumps(data, ensure_ascii=False))
     else:
-        if fmt == "png" and sys.stdout.isatty():
-            raise CommandError("A PNG would garble the terminal: give -o FILE (or redirect the output).", "usage")
+        if fmt in ("png", "pdf") and sys.stdout.isatty():
+            raise CommandError(f"A {fmt.upper()} would garble the terminal: give -o FILE (or redirect the output).",
+                               "usage")
         sys.stdout.buffer.write(content)
         sys.stdout.buffer.flush()
     return 0
@@ -445,6 +505,9 @@ def _add_platform_commands(commands: Any) -> None:
     issuer_create.add_argument("--email", required=True, help="a contact address")
     issuer_create.add_argument("--description", default="")
     issuer_create.add_argument("--org", metavar="SLUG_OR_ID", help="the organisation (default: 'Default')")
+    issuer_create.add_argument("--did-method", choices=("web", "key"), default="web",
+                               help="did:web (default: tied to this domain, keys rotate) or did:key (portable, "
+                                    "cannot rotate)")
     issuer_create.add_argument("--json", action="store_true", help='print {"id", "did", "profile_url"}')
     issuer_create.set_defaults(handler=_platform(_issuer_create))
 
@@ -482,6 +545,8 @@ def _add_platform_commands(commands: Any) -> None:
     award.add_argument("--name", help="the recipient's name")
     award.add_argument("--evidence", metavar="URL", help="a link to the evidence")
     award.add_argument("--narrative", help="a few words about the evidence")
+    award.add_argument("--evidence-file", metavar="PATH", action="append",
+                       help="a PDF, PNG, JPEG or text file to attach as evidence (repeatable)")
     award.add_argument("--csv", metavar="FILE", help="issue to every row of this CSV file (runs in the foreground)")
     award.add_argument("--dry-run", action="store_true", help="with --csv: check the file, issue nothing")
     award.add_argument("--result", metavar="FILE", help="with --csv: write the result CSV here")
@@ -500,9 +565,20 @@ def _add_platform_commands(commands: Any) -> None:
         change.add_argument("--json", action="store_true", help='print {"id", "status", "reason"}')
         change.set_defaults(handler=_platform(_status_change))
 
-    export = commands.add_parser("export", help="write an award as OB 3.0, VC-JWT, OB 2.0 or a baked image")
+    sweep = commands.add_parser(
+        "sweep-expired", help="announce awards that have expired (award.expired webhooks), once each",
+        description="Find awards whose expiry date has passed and that were not announced yet; emit the "
+                    "award.expired webhook event for each, once. The server also runs this every "
+                    "INSIGNIA_EXPIRY_SWEEP_MINUTES (default 15).")
+    sweep.add_argument("--json", action="store_true", help='print {"announced": N}')
+    sweep.set_defaults(handler=_platform(_sweep_expired))
+
+    export = commands.add_parser("export", help="write an award as OB 3.0, VC-JWT, OB 2.0, a baked image or a "
+                                                "PDF certificate")
     export.add_argument("award_id", metavar="AWARD_ID")
     export.add_argument("--format", required=True, choices=EXPORT_FORMATS)
+    export.add_argument("--size", choices=("a4", "letter"), default="a4",
+                        help="page size of --format pdf (landscape; default a4)")
     export.add_argument("-o", "--output", metavar="FILE", help="write here (default: standard output)")
     export.add_argument("--json", action="store_true", help="print one JSON object (the content, or where it went)")
     export.set_defaults(handler=_platform(_export))
@@ -524,6 +600,11 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--offline", action="store_true", help="never use the network")
     verify.add_argument(
         "--allow-http-loopback", action="store_true", help="development: allow http:// URLs on this machine"
+    )
+    verify.add_argument(
+        "--instance", action="store_true",
+        help="verify as this Insignia instance does (its own badges checked against its database, with trust "
+             "signals; the same answer as /verify and POST /api/v1/verify)",
     )
     verify.set_defaults(handler=_verify)
 

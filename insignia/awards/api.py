@@ -1,4 +1,11 @@
-"""Awards over the API: list with filters, issue (idempotent), read, revoke, suspend, unsuspend."""
+"""Awards over the API: list with filters, issue (idempotent, with or without files), read, revoke, suspend.
+
+Issuing takes JSON at ``POST /awards``, or ``multipart/form-data`` at ``POST /awards/with-files`` when
+evidence files go with it: a ``payload`` part holding the same JSON and one ``evidence_files`` part per
+file. Files cannot be added later because the signed credential is immutable: the files' download URLs
+and SHA-256 digests are inside what is signed. Refused files are RFC 9457 problems: 413 (too large),
+415 (not a PDF, PNG, JPEG or plain text; markup of any kind), and nothing is stored or issued.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +13,10 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from ninja import Field, Header, Query, Router, Schema, Status
+from ninja import Field, File, Header, Query, Router, Schema, Status, UploadedFile
 
 from insignia.awards import queries, services
+from insignia.awards.evidence import EvidenceUpload, check_evidence_size
 from insignia.awards.models import Award
 from insignia.awards.schemas import AwardIn, AwardOut, AwardPage, ReasonIn, StatusFilter, award_data
 from insignia.core.errors import ServiceError
@@ -17,6 +25,22 @@ from insignia.integrations.pagination import PageParams, paginate
 router = Router()
 
 IDEMPOTENCY_KEY_MAX = 200
+IDEMPOTENCY_DESCRIPTION = (
+    "Send an `Idempotency-Key` header to make retries safe: repeating the same request with the same key returns "
+    "the award made the first time (200 instead of 201); the same key with a different request is a 409 problem."
+)
+PROBLEM_CONTENT = {"application/problem+json": {"schema": {"type": "object"}}}
+#: Refused uploads → HTTP status: too large is 413, a refused kind of file is 415 (the rest stay 400).
+UPLOAD_STATUS = {"evidence_file_too_large": 413, "evidence_file_type": 415, "evidence_file_svg": 415,
+                 "evidence_file_html": 415, "evidence_file_xml": 415}
+
+
+class UploadRefused(ServiceError):
+    """An evidence file the service refused, carrying the HTTP status the API answers with."""
+
+    def __init__(self, refused: ServiceError, status: int) -> None:
+        super().__init__(refused.message, code=refused.code, field=refused.field)
+        self.status = status
 
 
 class AwardFilters(Schema):
@@ -33,17 +57,67 @@ def list_awards(request: HttpRequest, page: Query[PageParams], filters: Query[Aw
     return paginate(request, queryset, page, award_data)
 
 
-@router.post("", response={200: AwardOut, 201: AwardOut},
-             summary="Issue an award (scope: issue)",
-             description="Send an `Idempotency-Key` header to make retries safe: repeating the same request with "
-                         "the same key returns the award made the first time (200 instead of 201); the same key "
-                         "with a different request is a 409 problem.")
+@router.post("", response={200: AwardOut, 201: AwardOut}, summary="Issue an award (scope: issue)",
+             description=IDEMPOTENCY_DESCRIPTION + " To attach evidence files, use `POST /awards/with-files`.")
 def issue_award(
     request: HttpRequest,
     payload: AwardIn,
     response: HttpResponse,
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
 ) -> Status[dict[str, Any]]:
+    return _issue(request, payload, response, idempotency_key, [])
+
+
+@router.post(
+    "/with-files", response={200: AwardOut, 201: AwardOut},
+    summary="Issue an award with evidence files (scope: issue)",
+    description=(
+        "`multipart/form-data`: a `payload` part with the same JSON object as `POST /awards` (send it with "
+        "`Content-Type: application/json`, or as a plain form field holding that JSON), and up to 20 "
+        "`evidence_files` parts (PDF, PNG, JPEG or UTF-8 text; each at most the instance's upload limit, "
+        "2 MB by default). Each file is stored, served as a download at a random URL, and becomes one Evidence "
+        "item of the signed credential (its `id` the download URL, its `description` `sha256:<hex>` of the "
+        "bytes). A file over the limit is a 413 problem, a refused kind of file a 415 problem; nothing is "
+        "issued then. " + IDEMPOTENCY_DESCRIPTION + " The files are part of what the key identifies."
+    ),
+    openapi_extra={
+        "requestBody": {"content": {"multipart/form-data": {
+            "schema": {"properties": {"evidence_files": {"maxItems": services.MAX_EVIDENCE_ITEMS}}},
+            "encoding": {"payload": {"contentType": "application/json"}},
+        }}},
+        "responses": {
+            "413": {"description": "An evidence file is larger than the upload limit (a problem document).",
+                    "content": PROBLEM_CONTENT},
+            "415": {"description": "An evidence file is not a PDF, PNG, JPEG or plain-text file (a problem "
+                                   "document).", "content": PROBLEM_CONTENT},
+        },
+    },
+)
+def issue_award_with_files(
+    request: HttpRequest,
+    payload: AwardIn,
+    response: HttpResponse,
+    evidence_files: File[list[UploadedFile]] = None,  # type: ignore[assignment]
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
+) -> Status[dict[str, Any]]:
+    files = list(evidence_files or [])
+    if len(files) + len(payload.evidence) > services.MAX_EVIDENCE_ITEMS:
+        raise ServiceError(f"Give at most {services.MAX_EVIDENCE_ITEMS} pieces of evidence (files and links "
+                           "together).", field="evidence_files", code="evidence_invalid")
+    uploads: list[EvidenceUpload] = []
+    for uploaded in files:
+        try:
+            check_evidence_size(uploaded.size or 0)  # before reading it
+        except ServiceError as exc:
+            raise UploadRefused(exc, 413) from None
+        uploads.append(EvidenceUpload(content=uploaded.read(), filename=uploaded.name or "",
+                                      content_type=uploaded.content_type or ""))
+    return _issue(request, payload, response, idempotency_key, uploads)
+
+
+def _issue(request: HttpRequest, payload: AwardIn, response: HttpResponse, idempotency_key: str | None,
+           uploads: list[EvidenceUpload]) -> Status[dict[str, Any]]:
+    """Both issue endpoints: check the key, call the service, say whether this was a replay."""
     actor = request.auth
     key = (idempotency_key or "").strip()
     if len(key) > IDEMPOTENCY_KEY_MAX or not key.isprintable():
@@ -51,11 +125,17 @@ def issue_award(
                            "characters.", code="idempotency_key_invalid", field="Idempotency-Key")
     started = timezone.now()
     existed = bool(key) and Award.objects.filter(organisation=actor.organisation, idempotency_key=key).exists()
-    award = services.issue_award(
-        actor=actor, badge=payload.badge, recipient=payload.recipient, recipient_kind=payload.recipient_kind,
-        recipient_name=payload.recipient_name, evidence=[e.dict() for e in payload.evidence],
-        narrative=payload.narrative, issued_on=payload.issued_on, idempotency_key=key,
-    )
+    try:
+        award = services.issue_award(
+            actor=actor, badge=payload.badge, recipient=payload.recipient, recipient_kind=payload.recipient_kind,
+            recipient_name=payload.recipient_name, evidence=[e.dict() for e in payload.evidence],
+            evidence_files=uploads, narrative=payload.narrative, issued_on=payload.issued_on, idempotency_key=key,
+        )
+    except ServiceError as exc:
+        status = UPLOAD_STATUS.get(exc.code)
+        if status is None:
+            raise
+        raise UploadRefused(exc, status) from None
     replay = existed or (bool(key) and award.created_at < started)
     if key:
         response["Idempotency-Key"] = key

@@ -4,7 +4,8 @@ From one ``Award`` row we produce:
 
 * the **OB 3.0 credential** (``eddsa-rdfc-2022``), built and signed once at issue time and stored
   unchanged in ``Award.credential``;
-* its **VC-JWT** (RS256, ``kid`` = the issuer's RSA key), made on first request, cached in ``Award.jwt``;
+* its **VC-JWT** (RS256, ``kid`` = the issuer's RSA key; EdDSA with the did:key for a did:key issuer),
+  made on first request, cached in ``Award.jwt``;
 * the **OB 2.0 hosted assertion**, rendered from the row on each request (it is not signed; its
   authority is the issuer's origin), or the 410 body once revoked;
 * the **OB 2.0 signed assertion** (compact JWS, RS256), cached in ``Award.ob2_signed``;
@@ -30,7 +31,7 @@ from insignia.credentials import bake, credential_jwt, sign_credential, sign_ob2
 from insignia.credentials.model import ob2, ob3
 from insignia.credentials.model.identity import make_identity_object, make_ob2_recipient
 from insignia.issuers.documents import ob3_profile
-from insignia.issuers.identity import active_key, active_signer, key_id, ob2_key_url, signer_for_key
+from insignia.issuers.identity import active_key, active_signer, jwt_key, key_id, ob2_key_url, signer_for_key
 from insignia.issuers.models import Issuer, KeyAlgorithm
 
 # -- URLs ------------------------------------------------------------------------------------
@@ -131,10 +132,10 @@ def unsigned(award: Award) -> dict[str, Any]:
 
 
 def jwt_for(award: Award) -> str:
-    """The VC-JWT form (RS256), made once and cached in ``Award.jwt``."""
+    """The VC-JWT form (RS256; EdDSA for a did:key issuer), made once and cached in ``Award.jwt``."""
     if award.jwt:
         return award.jwt
-    key = active_key(award.issuer, KeyAlgorithm.RSA)
+    key = jwt_key(award.issuer)
     token = credential_jwt(unsigned(award), signer_for_key(key), kid=key_id(key))
     Award.objects.filter(pk=award.pk, jwt="").update(jwt=token)
     award.jwt = token

@@ -18,6 +18,16 @@ def award_issued(award: Award) -> None:
     emit("award.issued", award)
 
 
+def award_accepted(award: Award) -> None:
+    """Called once after the earner's acceptance of an award is committed."""
+    emit("award.accepted", award)
+
+
+def award_expired(award: Award) -> None:
+    """Called once per award by the expiry sweep (``insignia.awards.expiry``), inside its transaction."""
+    emit("award.expired", award)
+
+
 def award_status_changed(award: Award, change: str) -> None:
     """Called after a revocation, suspension or un-suspension (``change``) is committed."""
     emit(f"award.{change}", award)

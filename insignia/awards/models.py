@@ -105,6 +105,8 @@ class Award(models.Model):
     visibility = models.CharField(max_length=16, choices=Visibility.choices, default=Visibility.UNLISTED)
     show_recipient_name = models.BooleanField(default=False)
     replaces = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replaced_by")
+    #: When the ``award.expired`` webhook event was emitted (``awards.expiry``): at most once per award.
+    expiry_announced_at = models.DateTimeField(null=True, blank=True)
     idempotency_key = models.CharField(max_length=200, blank=True)
     #: SHA-256 of the issue request, so a retry with the same key is told apart from a different request.
     request_fingerprint = models.CharField(max_length=64, blank=True)
@@ -122,6 +124,9 @@ class Award(models.Model):
             models.Index(fields=["badge", "-issued_on"]),
             models.Index(fields=["earner", "-issued_on"]),
             models.Index(fields=["recipient_kind", "recipient_identity"]),
+            # The expiry sweep's query: only awards still to be announced are in it.
+            models.Index(fields=["expires_on"], name="award_expiry_unannounced",
+                         condition=models.Q(expires_on__isnull=False, expiry_announced_at__isnull=True)),
         ]
         constraints = [
             models.UniqueConstraint(fields=["revocation_list", "revocation_index"], name="unique_revocation_entry"),

@@ -12,7 +12,7 @@ import contextlib
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -177,6 +177,7 @@ def issue_award(
     recipient_name: str = "",
     evidence: Iterable[EvidenceItem | Mapping[str, str]] = (),
     evidence_file: EvidenceUpload | None = None,
+    evidence_files: Sequence[EvidenceUpload] = (),
     narrative: str = "",
     issued_on: datetime | None = None,
     idempotency_key: str = "",
@@ -186,7 +187,8 @@ def issue_award(
 
     An ``evidence_file`` (PDF, PNG, JPEG or plain text; see ``insignia.awards.evidence``) is stored under
     a random name and becomes one more Evidence item whose ``id`` is its public download URL, ``name`` its
-    filename and ``description`` ``sha256:<hex>`` of its bytes. A refused file stores and issues nothing.
+    filename and ``description`` ``sha256:<hex>`` of its bytes; ``evidence_files`` adds more of them (the
+    API and CLI send several). A refused file stores and issues nothing.
 
     With an ``idempotency_key``, repeating the same request returns the award made the first time;
     the same key with a different request raises ``Conflict``.
@@ -201,14 +203,15 @@ def issue_award(
         raise ServiceError(f"The recipient's name is too long (at most {MAX_NAME} characters).",
                            field="recipient_name", code="recipient_name_invalid")
     items = _evidence(evidence)
-    upload = check_upload(evidence_file) if evidence_file is not None else None
-    if upload is not None and len(items) >= MAX_EVIDENCE_ITEMS:
+    files = [*([evidence_file] if evidence_file is not None else []), *evidence_files]
+    if len(items) + len(files) > MAX_EVIDENCE_ITEMS:
         raise ServiceError(f"Give at most {MAX_EVIDENCE_ITEMS} pieces of evidence.", field="evidence",
                            code="evidence_invalid")
+    uploads = [check_upload(file) for file in files]
     narrative = (narrative or "").strip()
     if len(narrative) > MAX_NARRATIVE:
         raise ServiceError("The narrative is too long.", field="narrative", code="narrative_invalid")
-    if found.evidence_required and not items and upload is None:
+    if found.evidence_required and not items and not uploads:
         raise ServiceError("This badge requires evidence: give an evidence URL, narrative or file.",
                            field="evidence", code="evidence_required")
     if issued_on is not None and timezone.is_naive(issued_on):
@@ -220,7 +223,7 @@ def issue_award(
         raise ServiceError("The idempotency key is too long (at most 200 characters).", code="idempotency_key_invalid")
     fingerprint = _fingerprint(badge=found.public_id, kind=kind, identity=identity, name=name, evidence=items,
                                narrative=narrative, issued_on=issued_on.isoformat() if issued_on else None,
-                               **({"file": [upload.sha256, upload.filename]} if upload is not None else {}))
+                               **_files_fingerprint(uploads))
     repeat = _repeat(actor, key, fingerprint)
     if repeat is not None:
         return repeat
@@ -232,7 +235,7 @@ def issue_award(
         try:
             return _store(actor, found, kind=kind, identity=identity, name=name, evidence=items,
                           narrative=narrative, awarded=awarded, expires=expires, key=key, fingerprint=fingerprint,
-                          upload=upload, stored=stored)
+                          uploads=uploads, stored=stored)
         except BaseException:
             _delete_stored(stored)  # the transaction rolled back: remove any file it saved
             raise
@@ -241,6 +244,15 @@ def issue_award(
         if repeat is None:
             raise
         return repeat
+
+
+def _files_fingerprint(uploads: list[CheckedEvidence]) -> dict[str, Any]:
+    """The files' part of the request fingerprint (one file keeps the form it always had)."""
+    if not uploads:
+        return {}
+    if len(uploads) == 1:
+        return {"file": [uploads[0].sha256, uploads[0].filename]}
+    return {"files": [[upload.sha256, upload.filename] for upload in uploads]}
 
 
 def _delete_stored(names: list[str]) -> None:
@@ -262,16 +274,16 @@ def _store_file(actor: Actor, award: Award, upload: CheckedEvidence, public_id: 
 @transaction.atomic
 def _store(actor: Actor, badge: BadgeClass, *, kind: str, identity: str, name: str, evidence: list[dict[str, str]],
            narrative: str, awarded: datetime, expires: datetime | None, key: str, fingerprint: str,
-           upload: CheckedEvidence | None, stored: list[str]) -> Award:
+           uploads: list[CheckedEvidence], stored: list[str]) -> Award:
     issuer = badge.issuer
     revocation_list, revocation_index = statuslists.allocate(issuer, StatusPurpose.REVOCATION)
     suspension_list, suspension_index = statuslists.allocate(issuer, StatusPurpose.SUSPENSION)
     public_id = new_public_id()
     salt = new_salt()
-    file_id = new_public_id()
-    if upload is not None:
-        evidence = [*evidence, EvidenceItem(url=documents.evidence_file_url(public_id, file_id), name=upload.filename,
-                                            description=f"sha256:{upload.sha256}").to_json()]
+    file_ids = [new_public_id() for _ in uploads]
+    evidence = [*evidence, *(EvidenceItem(url=documents.evidence_file_url(public_id, file_id), name=upload.filename,
+                                          description=f"sha256:{upload.sha256}").to_json()
+                             for upload, file_id in zip(uploads, file_ids, strict=True))]
     try:
         credential = documents.sign(documents.build_credential(
             public_id=public_id, issuer=issuer, badge=badge, recipient_kind=kind, recipient_identity=identity,
@@ -288,11 +300,12 @@ def _store(actor: Actor, badge: BadgeClass, *, kind: str, identity: str, name: s
         revocation_index=revocation_index, suspension_list=suspension_list, suspension_index=suspension_index,
         idempotency_key=key, request_fingerprint=fingerprint, created_by=actor.user,
     )
-    if upload is not None:
+    for upload, file_id in zip(uploads, file_ids, strict=True):
         _store_file(actor, award, upload, file_id, stored)
     audit.record(actor.organisation, actor=actor.audit_actor, verb="award.issued", obj=award,
                  data={"badge": badge.public_id, "recipient_kind": kind,
-                       **({"evidence_file": file_id} if upload is not None else {})})
+                       **({"evidence_file": file_ids[0]} if len(file_ids) == 1 else {}),
+                       **({"evidence_files": file_ids} if len(file_ids) > 1 else {})})
     transaction.on_commit(lambda: events.award_issued(award))
     return award
 
@@ -368,6 +381,53 @@ def unsuspend_award(*, actor: Actor, award: Award | str, now: datetime | None = 
         raise ServiceError("This award is not suspended.", code="not_suspended")
     statuslists.set_bit(found.suspension_list, found.suspension_index, False)
     return _change(actor, found, status=AwardStatus.ACTIVE, reason="", verb="award.unsuspended", now=now)
+
+
+# -- re-issuing (a correction) -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def reissue_award(
+    *,
+    actor: Actor,
+    award: Award | str,
+    recipient_name: str | None = None,
+    evidence: Iterable[EvidenceItem | Mapping[str, str]] | None = None,
+    narrative: str | None = None,
+    reason: str,
+    now: datetime | None = None,
+) -> Award:
+    """Correct an award the only way a signed credential can be: issue a new one and revoke the old.
+
+    The new award goes through ``issue_award`` (same badge, recipient identity and award date; the changes
+    given here, the old values otherwise), points to the old one with ``replaces`` and keeps the earner's
+    claim, acceptance and visibility. The old award is revoked through the status list with the reason
+    "Replaced by <new credential id>". ``reason`` (why it was re-issued) goes into the audit log.
+    """
+    actor.require("issue")
+    now = now or timezone.now()
+    old = _locked_award(actor, award)
+    why = _reason(reason)
+    if old.status == AwardStatus.REVOKED:
+        raise ServiceError("This award is revoked, so it cannot be re-issued; issue a new award instead.",
+                           code="already_revoked")
+    new = issue_award(
+        actor=actor, badge=old.badge, recipient=old.recipient_identity, recipient_kind=old.recipient_kind,
+        recipient_name=old.recipient_name if recipient_name is None else recipient_name,
+        evidence=old.evidence if evidence is None else evidence,
+        narrative=old.narrative if narrative is None else narrative, issued_on=old.issued_on, now=now,
+    )
+    Award.objects.filter(pk=new.pk).update(
+        replaces=old, earner=old.earner, acceptance=old.acceptance, accepted_at=old.accepted_at,
+        visibility=old.visibility, show_recipient_name=old.show_recipient_name,
+    )
+    new.refresh_from_db()
+    statuslists.set_bit(old.revocation_list, old.revocation_index, True)
+    _change(actor, old, status=AwardStatus.REVOKED, reason=f"Replaced by {new.credential_id}", verb="award.revoked",
+            now=now)
+    audit.record(actor.organisation, actor=actor.audit_actor, verb="award.reissued", obj=new,
+                 data={"replaces": old.public_id, "reason": why})
+    return new
 
 
 __all__ = [

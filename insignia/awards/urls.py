@@ -21,6 +21,15 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("c/<str:public_id>/badge-ob2.png", views.baked_ob2_png, name="baked_ob2_png"),
     path("c/<str:public_id>/badge-ob2.svg", views.baked_ob2_svg, name="baked_ob2_svg"),
     path("c/<str:public_id>/evidence/<str:file_id>", views.evidence_file, name="evidence_file"),
+    # Sharing and downloads for people (declined awards: 404; hidden awards: only what the rules allow).
+    path("c/<str:public_id>/share.png", views.share_image_png, name="share_image"),
+    path("c/<str:public_id>/embed", views.embed, name="embed"),
+    path("c/<str:public_id>/status.svg", views.status_svg, name="status_svg"),
+    path("c/<str:public_id>/qr.svg", views.qr_svg, name="qr_svg"),
+    path("c/<str:public_id>/qr.png", views.qr_png, name="qr_png"),
+    path("c/<str:public_id>/share/<slug:channel>", views.share, name="share"),
+    path("c/<str:public_id>/certificate.pdf", views.certificate_pdf, name="certificate"),
+    path("oembed", views.oembed, name="oembed"),
     path("status/<str:public_id>", views.status_list, name="status_list"),
     path("i/<str:public_id>/ob2/revocations", views.ob2_revocations, name="ob2_revocations"),
     # Management (members of the organisation).

@@ -7,28 +7,35 @@ call a query or service, and render; the rules live in ``services``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
+from urllib.parse import urlencode, urlsplit
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
+from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from insignia.awards import certificate as certificates
 from insignia.awards import credentials as documents
-from insignia.awards import queries, services, statuslists
+from insignia.awards import engagement, queries, services, share_image, sharing, statuslists
 from insignia.awards.forms import AwardFilterForm, IssueForm, ReasonForm
-from insignia.awards.models import Award
+from insignia.awards.models import Award, EngagementKind
 from insignia.badges.models import BadgeClass, BadgeStatus
 from insignia.core.errors import NotFound, PermissionDenied, ServiceError
 from insignia.core.http import JSON_LD, SVG_CSP, cached_response, json_document_response
+from insignia.core.markdown import markdown_html
 from insignia.core.orgviews import org_view
 from insignia.core.tenancy import Actor, get_scoped, scoped
 from insignia.credentials.status.revocation_list import revocation_list
 from insignia.issuers.identity import ob2_issuer_url, ob2_revocation_list_url
+from insignia.verification.services import verify_stored_award
 
 VC_JSON_LD = "application/vc+ld+json"
 #: The signed credential never changes: caches may keep it for a day.
@@ -51,42 +58,184 @@ def _public_award(public_id: str) -> Award:
         raise Http404(exc.message) from exc
 
 
+def _page_award(public_id: str) -> Award:
+    """An award that has a public page: every award but a declined one."""
+    award = _public_award(public_id)
+    if not sharing.has_page(award):
+        raise Http404("No such badge award.")
+    return award
+
+
+def _shareable_award(public_id: str) -> Award:
+    """An award whose details may be shown: not declined, not hidden by its earner."""
+    award = _page_award(public_id)
+    if sharing.is_hidden(award):
+        raise Http404("No such badge award.")
+    return award
+
+
+def _is_earner(request: HttpRequest, award: Award) -> bool:
+    user = getattr(request, "user", None)
+    return bool(user is not None and user.is_authenticated and award.earner_id == user.pk)
+
+
+def _count(request: HttpRequest, award: Award, kind: str, channel: str = "", *, response: HttpResponse | None = None
+           ) -> None:
+    """Count a visitor's GET (not HEAD, not our own in-process fetches, not a 304, not the earner's own visits)."""
+    if not engagement.is_visitor_request(request) or (response is not None and response.status_code != 200):
+        return
+    if kind in (EngagementKind.VIEW, EngagementKind.EMBED) and _is_earner(request, award):
+        return
+    engagement.record_engagement(award, kind, channel)
+
+
+def _robots(response: HttpResponse, award: Award) -> HttpResponse:
+    """Only public awards may be indexed; unlisted and hidden pages (and their images) say noindex."""
+    if not sharing.is_indexable(award):
+        response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def _page_cache(request: HttpRequest, response: HttpResponse) -> None:
+    private = getattr(request, "user", None) is not None and request.user.is_authenticated
+    response["Cache-Control"] = f"{'private' if private else 'public'}, max-age={STATUS_MAX_AGE}"
+
+
+def _checks(report: Any) -> list[dict[str, str]]:
+    return [{"id": check.id, "title": check.title, "status": str(check.status), "message": check.message}
+            for check in report.checks]
+
+
+def _evidence(award: Award) -> list[dict[str, Any]]:
+    """The award's evidence for the page: links, narratives (sanitised Markdown) and uploaded files."""
+    files = {found.public_id: found for found in award.evidence_files.all()}
+    prefix = f"{documents.credential_url(award.public_id)}/evidence/"
+    items = []
+    for item in award.evidence or []:
+        url = item.get("url") or ""
+        file_id = url[len(prefix):] if url.startswith(prefix) else ""
+        found = files.get(file_id)
+        items.append({
+            "name": item.get("name") or "", "description": item.get("description") or "",
+            "url": reverse("awards:evidence_file", args=[award.public_id, file_id]) if found else url,
+            "file": found, "narrative_html": markdown_html(item.get("narrative") or "", heading_offset=3),
+        })
+    return items
+
+
+def _downloads(award: Award) -> list[dict[str, str]]:
+    badge = award.badge
+    has_png = bool(badge.image_png) or badge.image_type == "image/png"
+    has_svg = badge.image_type == "image/svg+xml"
+    links = [
+        ("PDF certificate (A4)", reverse("awards:certificate", args=[award.public_id]) + "?size=a4"),
+        ("PDF certificate (US Letter)", reverse("awards:certificate", args=[award.public_id]) + "?size=letter"),
+    ]
+    if has_png:
+        links += [("Badge image with the credential inside (PNG, Open Badges 3.0)",
+                   reverse("awards:baked_png", args=[award.public_id])),
+                  ("Badge image with the credential inside (PNG, Open Badges 2.0)",
+                   reverse("awards:baked_ob2_png", args=[award.public_id]))]
+    if has_svg:
+        links += [("Badge image with the credential inside (SVG, Open Badges 3.0)",
+                   reverse("awards:baked_svg", args=[award.public_id])),
+                  ("Badge image with the credential inside (SVG, Open Badges 2.0)",
+                   reverse("awards:baked_ob2_svg", args=[award.public_id]))]
+    links += [("Open Badges 3.0 credential (JSON)", reverse("awards:credential_json", args=[award.public_id])),
+              ("Verifiable credential as a JWT", reverse("awards:credential_jwt", args=[award.public_id]))]
+    return [{"label": label, "href": href} for label, href in links]
+
+
+def _share_image_url(award: Award) -> str:
+    path = reverse("awards:share_image", args=[award.public_id])
+    return f"{settings.BASE_URL}{path}?v={share_image.fingerprint(award)}"
+
+
+def _oembed_href(award: Award) -> str:
+    return f"{settings.BASE_URL}{reverse('awards:oembed')}?" + urlencode(
+        {"url": sharing.page_url(award), "format": "json"})
+
+
 @require_safe
 def award_page(request: HttpRequest, public_id: str) -> HttpResponse:
-    """The credential's id: a page for people, the credential JSON for clients asking for JSON."""
+    """The credential's id: a page for people, the credential JSON for clients asking for JSON.
+
+    The JSON always serves (it is the issuer's record). The page: 404 for a declined award; for a hidden one,
+    only whether a valid credential exists; else everything, with the live verification spelled out.
+    """
     award = _public_award(public_id)
     wanted = request.get_preferred_type(["text/html", VC_JSON_LD, JSON_LD, "application/json"])
     if wanted in (VC_JSON_LD, JSON_LD, "application/json"):
         return json_document_response(request, award.credential, content_type=wanted, max_age=IMMUTABLE_MAX_AGE,
                                       vary=["Accept"])
+    if not sharing.has_page(award):
+        raise Http404("No such badge award.")
+    report = verify_stored_award(award)
     state = queries.display_state(award)
-    response = render(request, "awards/public_award.html", {
-        "award": award,
-        "badge": award.badge,
-        "issuer": award.issuer,
-        "state": state,
-        "credential_url": documents.credential_url(award.public_id),
-        "has_png": bool(award.badge.image_png) or award.badge.image_type == "image/png",
-        "has_svg": award.badge.image_type == "image/svg+xml",
-    })
-    response["Vary"] = "Accept"
-    response["Cache-Control"] = f"public, max-age={STATUS_MAX_AGE}"
-    return response
+    earner = _is_earner(request, award)
+    if sharing.is_hidden(award):
+        response = render(request, "awards/public_hidden.html", {
+            "verdict": str(report.verdict), "is_earner": earner,
+        })
+    else:
+        badge = award.badge
+        recipient = sharing.public_name(award)
+        description = f"{badge.name}, issued by {award.issuer.name}" + (f" to {recipient}" if recipient else "") + \
+            f" on {award.issued_on:%-d %B %Y}. " + (badge.description or "")
+        response = render(request, "awards/public_award.html", {
+            "award": award,
+            "badge": badge,
+            "issuer": award.issuer,
+            "issuer_url": reverse("issuers:profile", args=[award.issuer.public_id]),
+            "state": state,
+            "recipient_name": recipient,
+            "report": report,
+            "verdict": str(report.verdict),
+            "checks": _checks(report),
+            "verify_url": sharing.verify_url(award),
+            "credential_url": documents.credential_url(award.public_id),
+            "criteria_html": markdown_html(badge.criteria_narrative, heading_offset=2),
+            "narrative_html": markdown_html(award.narrative, heading_offset=2),
+            "evidence": _evidence(award),
+            "alignments": badge.alignments or [],
+            "downloads": _downloads(award),
+            "og": {
+                "title": f"{badge.name} — {award.issuer.name}",
+                "description": " ".join(description.split())[:300],
+                "image": _share_image_url(award),
+                "image_alt": f"{badge.name}, issued by {award.issuer.name}",
+                "url": sharing.page_url(award),
+            },
+            "oembed_href": _oembed_href(award),
+            "indexable": sharing.is_indexable(award),
+            "is_earner": earner,
+            "brand_organisation": award.organisation,
+        })
+    response["Vary"] = "Accept, Cookie"
+    _page_cache(request, response)
+    _count(request, award, EngagementKind.VIEW)
+    return _robots(response, award)
 
 
 @require_safe
 def credential_json(request: HttpRequest, public_id: str) -> HttpResponse:
     """The signed OB 3.0 credential, exactly as stored."""
     award = _public_award(public_id)
-    return json_document_response(request, award.credential, content_type=VC_JSON_LD, max_age=IMMUTABLE_MAX_AGE)
+    response = json_document_response(request, award.credential, content_type=VC_JSON_LD,
+                                      max_age=IMMUTABLE_MAX_AGE)
+    _count(request, award, EngagementKind.DOWNLOAD, "json", response=response)
+    return response
 
 
 @require_safe
 def credential_jwt(request: HttpRequest, public_id: str) -> HttpResponse:
     """The VC-JWT form (RS256), made on first request."""
-    token = documents.jwt_for(_public_award(public_id))
-    return cached_response(request, token.encode("ascii"), content_type="text/plain; charset=utf-8",
-                           max_age=IMMUTABLE_MAX_AGE)
+    award = _public_award(public_id)
+    token = documents.jwt_for(award)
+    response = cached_response(request, token.encode("ascii"), content_type="text/plain; charset=utf-8",
+                               max_age=IMMUTABLE_MAX_AGE)
+    _count(request, award, EngagementKind.DOWNLOAD, "jwt", response=response)
+    return response
 
 
 @require_safe
@@ -115,9 +264,13 @@ def _baked(request: HttpRequest, public_id: str, image_format: Literal["png", "s
     except documents.ImageMissing as exc:
         raise Http404(f"{exc} Download the credential JSON instead.") from exc
     if image_format == "svg":
-        return cached_response(request, body, content_type="image/svg+xml", max_age=STATUS_MAX_AGE,
-                               headers={"Content-Security-Policy": SVG_CSP})
-    return cached_response(request, body, content_type="image/png", max_age=STATUS_MAX_AGE)
+        response = cached_response(request, body, content_type="image/svg+xml", max_age=STATUS_MAX_AGE,
+                                   headers={"Content-Security-Policy": SVG_CSP})
+    else:
+        response = cached_response(request, body, content_type="image/png", max_age=STATUS_MAX_AGE)
+    _count(request, award, EngagementKind.DOWNLOAD, image_format if flavour == "ob3" else f"{image_format}-ob2",
+           response=response)
+    return response
 
 
 @require_safe
@@ -160,6 +313,169 @@ def evidence_file(request: HttpRequest, public_id: str, file_id: str) -> HttpRes
         "Content-Security-Policy": EVIDENCE_CSP,
         "Cross-Origin-Resource-Policy": "cross-origin",
     })
+
+
+# -- sharing: preview image, oEmbed, embed, status image, QR code, counted share links, certificate --------------
+
+#: The embed page may be framed by any site; it runs no script and submits nothing.
+EMBED_CSP = ("default-src 'none'; img-src 'self' data:; style-src 'self'; base-uri 'none'; form-action 'none'; "
+             "frame-ancestors *")
+OEMBED_PROVIDER = "Insignia"
+
+
+@require_safe
+def share_image_png(request: HttpRequest, public_id: str) -> HttpResponse:
+    """The 1200×630 link-preview image (generic for a hidden award), stored once per state."""
+    award = _page_award(public_id)
+    response = cached_response(request, share_image.stored_image(award), content_type="image/png",
+                               max_age=STATUS_MAX_AGE, headers={"X-Content-Type-Options": "nosniff"})
+    return _robots(response, award)
+
+
+def _int_param(value: str | None) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        number = int(value)
+    except ValueError as exc:
+        raise Http404("maxwidth and maxheight must be whole numbers.") from exc
+    return number if number > 0 else None
+
+
+def _award_from_url(url: str) -> Award | None:
+    """The award a page URL of ours names (``/c/<id>``, optionally ``/embed``), else None."""
+    parts = urlsplit(url.strip())
+    base = urlsplit(settings.BASE_URL)
+    if parts.scheme not in ("http", "https") or (parts.hostname or "").lower() != (base.hostname or "").lower():
+        return None
+    if (parts.port or (443 if parts.scheme == "https" else 80)) != (base.port or (443 if base.scheme == "https"
+                                                                                   else 80)):
+        return None
+    path = parts.path
+    prefix = base.path.rstrip("/") + "/c/"
+    if not path.startswith(prefix):
+        return None
+    public_id = path[len(prefix):].removesuffix("/").removesuffix("/embed")
+    if not public_id or "/" in public_id or len(public_id) > 64:
+        return None
+    return Award.objects.select_related("badge", "issuer", "organisation").filter(public_id=public_id).first()
+
+
+@require_safe
+def oembed(request: HttpRequest) -> HttpResponse:
+    """oEmbed (https://oembed.com) for award pages: a ``rich`` type with the live embed iframe."""
+    if request.GET.get("format", "json") != "json":
+        return HttpResponse("Only format=json is supported.", status=501, content_type="text/plain; charset=utf-8")
+    award = _award_from_url(request.GET.get("url", ""))
+    if award is None or not sharing.is_shareable(award):
+        raise Http404("No embeddable badge at that URL.")
+    width, height = sharing.embed_size(_int_param(request.GET.get("maxwidth")),
+                                       _int_param(request.GET.get("maxheight")))
+    document = {
+        "version": "1.0",
+        "type": "rich",
+        "title": f"{award.badge.name} — {award.issuer.name}",
+        "author_name": award.issuer.name,
+        "author_url": sharing.issuer_profile_url(award),
+        "provider_name": OEMBED_PROVIDER,
+        "provider_url": f"{settings.BASE_URL}/",
+        "cache_age": STATUS_MAX_AGE,
+        "html": sharing.embed_iframe(award, width, height),
+        "width": width,
+        "height": height,
+        "thumbnail_url": _share_image_url(award),
+        "thumbnail_width": share_image.WIDTH,
+        "thumbnail_height": share_image.HEIGHT,
+    }
+    return cached_response(request, json.dumps(document, ensure_ascii=False).encode("utf-8"),
+                           content_type="application/json", max_age=STATUS_MAX_AGE)
+
+
+@require_safe
+@xframe_options_exempt
+def embed(request: HttpRequest, public_id: str) -> HttpResponse:
+    """The badge with its live status, for an iframe on any site (frameable, no script)."""
+    award = _shareable_award(public_id)
+    response = render(request, "awards/embed.html", {
+        "award": award, "badge": award.badge, "issuer": award.issuer, "state": queries.display_state(award),
+        "recipient_name": sharing.public_name(award), "page_url": sharing.page_url(award),
+    })
+    response["Content-Security-Policy"] = EMBED_CSP
+    response["Cache-Control"] = f"public, max-age={STATUS_MAX_AGE}"
+    response["X-Robots-Tag"] = "noindex"
+    _count(request, award, EngagementKind.EMBED)
+    return response
+
+
+@require_safe
+def status_svg(request: HttpRequest, public_id: str) -> HttpResponse:
+    """A small image of the badge and its status right now (the embed's no-script fallback)."""
+    award = _page_award(public_id)
+    response = cached_response(request, sharing.status_svg(award), content_type="image/svg+xml",
+                               max_age=STATUS_MAX_AGE, headers={"Content-Security-Policy": SVG_CSP,
+                                                                "X-Robots-Tag": "noindex"})
+    if not sharing.is_hidden(award):
+        _count(request, award, EngagementKind.EMBED, "image", response=response)
+    return response
+
+
+@require_safe
+def qr_svg(request: HttpRequest, public_id: str) -> HttpResponse:
+    """A QR code of the page's address (SVG)."""
+    award = _shareable_award(public_id)
+    return cached_response(request, sharing.qr_svg(award), content_type="image/svg+xml", max_age=IMMUTABLE_MAX_AGE,
+                           headers={"Content-Security-Policy": SVG_CSP})
+
+
+@require_safe
+def qr_png(request: HttpRequest, public_id: str) -> HttpResponse:
+    """A QR code of the page's address (PNG)."""
+    award = _shareable_award(public_id)
+    return cached_response(request, sharing.qr_png(award), content_type="image/png", max_age=IMMUTABLE_MAX_AGE)
+
+
+class _ShareRedirect(HttpResponseRedirect):
+    allowed_schemes: ClassVar[list[str]] = ["https", "mailto"]
+
+
+@require_safe
+def share(request: HttpRequest, public_id: str, channel: str) -> HttpResponse:
+    """Count a share click (nothing about the visitor is kept) and go on to the network."""
+    award = _shareable_award(public_id)
+    target = sharing.channel_target(award, channel)
+    if target is None:
+        raise Http404("No such share channel.")
+    _count(request, award, EngagementKind.SHARE, channel)
+    response = _ShareRedirect(target)
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+@require_safe
+def certificate_pdf(request: HttpRequest, public_id: str) -> HttpResponse:
+    """The PDF certificate (``?size=a4`` or ``letter``, landscape).
+
+    The public gets it for awards whose page shows details, with the name only where the page shows it; the
+    signed-in earner gets it for their own award (also a hidden one), always with their name.
+    """
+    award = _page_award(public_id)
+    earner = _is_earner(request, award)
+    if sharing.is_hidden(award) and not earner:
+        raise Http404("No such badge award.")
+    size = request.GET.get("size", "a4").lower()
+    if size not in certificates.SIZES:
+        return HttpResponse("size must be a4 or letter.", status=400, content_type="text/plain; charset=utf-8")
+    include_name = earner or sharing.shows_recipient_name(award)
+    document = certificates.render_certificate(award, size=size, include_name=include_name)  # type: ignore[arg-type]
+    response = HttpResponse(document.content, content_type="application/pdf")
+    response["Content-Disposition"] = content_disposition_header(False, document.filename)
+    response["Cache-Control"] = "private, no-store" if earner else f"public, max-age={STATUS_MAX_AGE}"
+    response["X-Content-Type-Options"] = "nosniff"
+    _robots(response, award)
+    _count(request, award, EngagementKind.DOWNLOAD, "pdf", response=response)
+    return response
 
 
 @require_safe

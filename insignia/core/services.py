@@ -183,18 +183,33 @@ def _mask(email: str) -> str:
 
 
 def _user_emails(user: Any) -> set[str]:
-    emails = {(user.email or "").lower()}
-    try:
-        from allauth.account.models import EmailAddress
-    except ImportError:  # pragma: no cover - allauth is installed
-        return emails
-    emails |= {e.lower() for e in EmailAddress.objects.filter(user=user, verified=True).values_list("email", flat=True)}
-    return emails
+    """The user's *verified* addresses, lower-cased: the only ones an invitation can be accepted with.
+
+    Verified means confirmed through allauth's emailed link, whatever INSIGNIA_EMAIL_VERIFICATION says for
+    signing in: with verification relaxed, anyone can sign up with someone else's address, and joining an
+    organisation (often with rights to issue in its name) must not follow from that.
+    """
+    from allauth.account.models import EmailAddress
+
+    return {e.lower() for e in EmailAddress.objects.filter(user=user, verified=True).values_list("email", flat=True)}
+
+
+def invitation_match(user: Any, invitation: Invitation) -> str:
+    """``"verified"`` (may accept), ``"unverified"`` (the user's address, not confirmed yet) or ``"other"``."""
+    from allauth.account.models import EmailAddress
+
+    email = invitation.email.lower()
+    if email in _user_emails(user):
+        return "verified"
+    if (user.email or "").lower() == email or EmailAddress.objects.filter(user=user, email__iexact=email).exists():
+        return "unverified"
+    return "other"
 
 
 @transaction.atomic
 def accept_invitation(*, user: Any, token: str, now: datetime | None = None) -> Membership:
-    """Join the organisation an invitation names. The signed-in user's email must be the invited one."""
+    """Join the organisation an invitation names. The invited address must be one of the signed-in user's
+    verified addresses (even when INSIGNIA_EMAIL_VERIFICATION lets unverified accounts sign in)."""
     if user is None or not getattr(user, "is_authenticated", False):
         raise PermissionDenied("Sign in (or create an account) with the invited email address first.")
     now = now or timezone.now()
@@ -211,7 +226,12 @@ def accept_invitation(*, user: Any, token: str, now: datetime | None = None) -> 
     if invitation.expires_at <= now:
         raise ServiceError("This invitation has expired. Ask the person who invited you to send a new one.",
                            code="invitation_expired")
-    if invitation.email.lower() not in _user_emails(user):
+    match = invitation_match(user, invitation)
+    if match == "unverified":
+        raise PermissionDenied("Confirm your email address first: open the verification link we emailed you (or "
+                               "send a new one from your email settings), then accept the invitation.",
+                               code="email_unverified")
+    if match != "verified":
         raise PermissionDenied(f"This invitation was sent to {_mask(invitation.email)}. Sign out, then sign in or "
                                "create an account with that address.", code="wrong_email")
     organisation = invitation.organisation

@@ -88,7 +88,9 @@ def home(request: HttpRequest) -> HttpResponse:
     membership = (Membership.objects.filter(user=request.user).select_related("organisation")
                   .order_by("organisation__name", "pk").first())
     if membership is None:
-        return redirect("core:org_new")
+        from insignia.backpack.queries import wallet_has_badges
+
+        return redirect("backpack:wallet" if wallet_has_badges(request.user) else "core:org_new")
     return redirect(org_url(membership.organisation))
 
 
@@ -315,12 +317,17 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
             membership = services.accept_invitation(user=request.user, token=token)
         except ServiceError as exc:
             return render(request, "core/invitation.html",
-                          {"invitation": found, "token": token, "error": exc.message}, status=exc.status)
+                          {"invitation": found, "token": token, "error": exc.message,
+                           "unverified": exc.code == "email_unverified"}, status=exc.status)
         request.session.pop(PENDING_INVITATION_SESSION_KEY, None)
         messages.success(request, f"Welcome to {membership.organisation.name}.")
         return redirect(org_url(membership.organisation))
-    matches = found.email.lower() in services._user_emails(request.user)
-    return render(request, "core/invitation.html", {"invitation": found, "token": token, "matches": matches})
+    match = services.invitation_match(request.user, found)
+    if match == "unverified":  # after confirming the address, sign-in brings them back here
+        request.session[PENDING_INVITATION_SESSION_KEY] = token
+    return render(request, "core/invitation.html", {"invitation": found, "token": token,
+                                                    "matches": match == "verified",
+                                                    "unverified": match == "unverified"})
 
 
 # --- Brand colour and the component gallery ---------------------------------------------------------------------

@@ -10,25 +10,22 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import json
 import logging
-import socket
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.utils import timezone
 
+from insignia.credentials.errors import FetchError
 from insignia.integrations import sealing
 from insignia.integrations.models import DeliveryState, WebhookDelivery
-from insignia.integrations.services import is_loopback_host, loopback_allowed
+from insignia.integrations.services import loopback_allowed
+from insignia.net.fetch import request, vet_url
 
 log = logging.getLogger(__name__)
 
@@ -82,54 +79,31 @@ class Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300 and not self.error
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
-        return None
-
-
-def _check_address(url: str) -> str | None:
-    """Why the receiver may not be contacted (private or local address), or None."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    allow_loopback = loopback_allowed()
-    if parts.scheme != "https" and not (allow_loopback and is_loopback_host(host)):
-        return "the webhook URL must use https"
-    try:
-        infos = socket.getaddrinfo(host, parts.port or (443 if parts.scheme == "https" else 80),
-                                   proto=socket.IPPROTO_TCP)
-    except (OSError, UnicodeError):
-        return f"the host {host} cannot be found"
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if address.is_loopback and allow_loopback:
-            continue
-        if not address.is_global:
-            return f"the host {host} resolves to a private or local address ({address})"
-    return None
-
-
 def post(url: str, body: bytes, headers: dict[str, str]) -> Outcome:
-    """POST the body; any answer is an Outcome, never an exception."""
-    refused = _check_address(url)
-    if refused:
-        return Outcome(None, "", refused)
-    opener = urllib.request.build_opener(_NoRedirect())
-    request = urllib.request.Request(url, data=body, method="POST", headers=headers)  # noqa: S310 (scheme checked)
+    """POST the body; any answer is an Outcome, never an exception.
+
+    The receiver goes through the verifier's fetcher rules (``insignia.net.fetch``): https only (http to
+    loopback in development/tests), no private or local addresses, the connection pinned to the address that
+    was checked (no second DNS answer), no redirects followed, short timeouts, the answer only excerpted.
+    """
     try:
-        with opener.open(request, timeout=TIMEOUT_SECONDS) as response:
-            excerpt = response.read(EXCERPT_BYTES).decode("utf-8", "replace")
-            return Outcome(response.status, excerpt, "")
-    except urllib.error.HTTPError as exc:
-        try:
-            excerpt = exc.read(EXCERPT_BYTES).decode("utf-8", "replace")
-        except OSError:
-            excerpt = ""
-        return Outcome(exc.code, excerpt, f"the receiver answered HTTP {exc.code}")
-    except TimeoutError:
-        return Outcome(None, "", f"no answer within {TIMEOUT_SECONDS:g} seconds")
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
-        return Outcome(None, "", f"could not connect: {reason}"[:500])
+        target = vet_url(url, allow_loopback=loopback_allowed())
+    except FetchError as exc:
+        if exc.code == "address_forbidden":
+            return Outcome(None, "", f"the receiver is at a private or local address: {exc.message}"[:500])
+        return Outcome(None, "", exc.message[:500])
+    try:
+        answer = request(target, method="POST", body=body, headers=headers, max_bytes=EXCERPT_BYTES,
+                         connect_timeout=TIMEOUT_SECONDS, read_timeout=TIMEOUT_SECONDS,
+                         deadline=time.monotonic() + 2 * TIMEOUT_SECONDS, refuse_oversize=False)
+    except FetchError as exc:
+        if exc.code == "fetch_timeout":
+            return Outcome(None, "", f"no answer within {TIMEOUT_SECONDS:g} seconds ({exc.message})"[:500])
+        return Outcome(None, "", f"could not connect: {exc.message}"[:500])
+    excerpt = answer.body.decode("utf-8", "replace")
+    if not 200 <= answer.status < 300:
+        return Outcome(answer.status, excerpt, f"the receiver answered HTTP {answer.status}")
+    return Outcome(answer.status, excerpt, "")
 
 
 def _enqueue_now(delivery_id: str) -> None:

@@ -23,7 +23,7 @@ def list_issuers(request: HttpRequest, page: Query[PageParams]) -> dict[str, Any
 @router.post("", response={201: IssuerOut}, summary="Create an issuer (scope: manage)")
 def create_issuer(request: HttpRequest, payload: IssuerIn) -> Status[dict[str, Any]]:
     issuer = services.create_issuer(actor=request.auth, name=payload.name, url=payload.url, email=payload.email,
-                                    description=payload.description)
+                                    description=payload.description, did_method=payload.did_method)
     return Status(201, issuer_data(issuer))
 
 

@@ -6,6 +6,8 @@ from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
+from insignia.issuers.identity import DID_METHOD_TRADE_OFF
+from insignia.issuers.models import DidMethod
 from insignia.issuers.services import MAX_DESCRIPTION
 
 
@@ -20,6 +22,19 @@ class IssuerForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}), required=False, max_length=MAX_DESCRIPTION,
         help_text="A sentence or two about who issues these badges.",
     )
+
+
+class IssuerCreateForm(IssuerForm):
+    """Creation also picks the DID method, which cannot change afterwards (issued credentials name the DID)."""
+
+    did_method = forms.ChoiceField(
+        label="Signing identity (Open Badges 3.0)", choices=DidMethod.choices, initial=DidMethod.WEB,
+        widget=forms.RadioSelect, help_text=DID_METHOD_TRADE_OFF, required=False,
+    )
+
+    def clean_did_method(self) -> str:
+        """did:web unless did:key is chosen (the radio starts on did:web; a form without it means did:web)."""
+        return self.cleaned_data.get("did_method") or DidMethod.WEB
 
 
 class IssuerImageForm(forms.Form):

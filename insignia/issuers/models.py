@@ -8,6 +8,15 @@ from insignia.core.ids import new_public_id
 from insignia.core.models import Organisation
 
 
+class DidMethod(models.TextChoices):
+    """How an issuer names itself in OB 3.0 credentials (chosen once, at creation)."""
+
+    #: ``did:web:<our host>:i:<id>``: resolved from this instance; keys can rotate.
+    WEB = "web", "did:web"
+    #: ``did:key:z6Mk…``: the Ed25519 public key itself; portable, resolves offline, cannot rotate.
+    KEY = "key", "did:key"
+
+
 class Issuer(models.Model):
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="issuers")
     public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
@@ -16,6 +25,7 @@ class Issuer(models.Model):
     email = models.EmailField()
     description = models.TextField(blank=True)
     image = models.FileField(upload_to="issuers/", blank=True)
+    did_method = models.CharField(max_length=8, choices=DidMethod.choices, default=DidMethod.WEB)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -37,7 +47,8 @@ class SigningKey(models.Model):
     issuer = models.ForeignKey(Issuer, on_delete=models.CASCADE, related_name="keys")
     public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
     algorithm = models.CharField(max_length=8, choices=KeyAlgorithm.choices)
-    #: The fragment under the issuer's DID document: ``did:web:…#<fragment>``.
+    #: The fragment under the issuer's did:web document: ``did:web:…#<fragment>`` (did:key issuers' Ed25519
+    #: key is named ``did:key:z…#z…`` instead, as the did:key method defines).
     fragment = models.CharField(max_length=100)
     public_jwk = models.JSONField()
     public_multibase = models.CharField(max_length=200, blank=True)

@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from ninja import Field, Schema
 
 from insignia.integrations.pagination import Page
 from insignia.issuers.identity import (
+    DID_METHOD_TRADE_OFF,
     did_document_url,
     issuer_did,
     issuer_image_url,
     issuer_url,
     key_id,
     ob2_issuer_url,
+    uses_did_key,
 )
 from insignia.issuers.models import Issuer, SigningKey
 
 
 class KeyOut(Schema):
-    id: str = Field(description="The verification method id, did:web:…#fragment.")
+    id: str = Field(description="The verification method id: did:web:…#fragment, or for a did:key issuer "
+                               "did:key:z…#z… (Ed25519) or the OB 2.0 key URL (RSA).")
     algorithm: str
     created_at: datetime
     retired_at: datetime | None
@@ -35,8 +38,9 @@ class IssuerOut(Schema):
     description: str
     image_url: str | None
     did: str
+    did_method: Literal["web", "key"]
     profile_url: str
-    did_document_url: str
+    did_document_url: str | None = Field(description="The did:web document; null for a did:key issuer.")
     ob2_issuer_url: str
     keys: list[KeyOut]
     created_at: datetime
@@ -52,6 +56,7 @@ class IssuerIn(Schema):
     url: str = Field(max_length=500, description="The issuer's website, http(s).")
     email: str = Field(max_length=254)
     description: str = Field("", max_length=5000)
+    did_method: Literal["web", "key"] = Field("web", description=f"Fixed at creation. {DID_METHOD_TRADE_OFF}")
 
 
 class IssuerPatch(Schema):
@@ -77,8 +82,9 @@ def issuer_data(issuer: Issuer) -> dict[str, Any]:
         "description": issuer.description,
         "image_url": image,
         "did": issuer_did(issuer),
+        "did_method": issuer.did_method,
         "profile_url": issuer_url(issuer),
-        "did_document_url": did_document_url(issuer),
+        "did_document_url": None if uses_did_key(issuer) else did_document_url(issuer),
         "ob2_issuer_url": ob2_issuer_url(issuer),
         "keys": [key_data(k) for k in issuer.keys.order_by("-created_at", "-id")],
         "created_at": issuer.created_at,

@@ -20,7 +20,7 @@ from insignia.core.tenancy import Actor
 from insignia.credentials.baking.svg import check_svg_safe
 from insignia.credentials.errors import BakingError
 from insignia.credentials.keys import Ed25519Signer, RsaSigner
-from insignia.issuers.models import Issuer, KeyAlgorithm, SigningKey
+from insignia.issuers.models import DidMethod, Issuer, KeyAlgorithm, SigningKey
 
 MAX_DESCRIPTION = 5000
 #: Issuer images are logos: anything larger than this on a side is refused rather than decoded.
@@ -87,31 +87,52 @@ def create_issuer(
     url: str,
     email: str,
     description: str = "",
+    did_method: str = DidMethod.WEB,
     now: datetime | None = None,
 ) -> Issuer:
-    """A new issuer profile with a fresh Ed25519 key (did:web, eddsa-rdfc-2022) and RSA key (RS256)."""
+    """A new issuer profile with a fresh Ed25519 key (eddsa-rdfc-2022) and RSA key (RS256).
+
+    ``did_method`` names the issuer in OB 3.0 credentials: ``"web"`` (did:web under this instance's
+    domain; keys can rotate) or ``"key"`` (did:key of the Ed25519 key: portable, cannot rotate). It cannot
+    be changed later: credentials already issued name the DID.
+    """
     actor.require("manage")
     _check_fields(name, url, email, description)
+    method = str(did_method or DidMethod.WEB)
+    if method not in DidMethod.values:
+        raise ServiceError(f"Unknown DID method {method!r}: choose web (did:web) or key (did:key).",
+                           field="did_method", code="did_method_invalid")
     now = now or timezone.now()
     issuer = Issuer.objects.create(
         organisation=actor.organisation, name=name.strip(), url=url.strip(), email=email.strip().lower(),
-        description=description.strip(),
+        description=description.strip(), did_method=method,
     )
     for algorithm in (KeyAlgorithm.ED25519, KeyAlgorithm.RSA):
         _new_key(issuer, algorithm, now=now)
     audit.record(actor.organisation, actor=actor.audit_actor, verb="issuer.created", obj=issuer,
-                 data={"name": issuer.name})
+                 data={"name": issuer.name, "did_method": method})
     return issuer
+
+
+def rotating_algorithms(issuer: Issuer) -> list[str]:
+    """The key algorithms ``rotate_keys`` replaces: both, or only RSA for a did:key issuer."""
+    if issuer.did_method == DidMethod.KEY:
+        return [KeyAlgorithm.RSA]
+    return [KeyAlgorithm.ED25519, KeyAlgorithm.RSA]
 
 
 @transaction.atomic
 def rotate_keys(*, actor: Actor, issuer: Issuer, now: datetime | None = None) -> list[SigningKey]:
-    """Retire the active keys and create new ones. Retired keys stay published, so what they signed verifies."""
+    """Retire the active keys and create new ones. Retired keys stay published, so what they signed verifies.
+
+    A did:key issuer's Ed25519 key *is* its DID, so only its RSA (OB 2.0) key rotates.
+    """
     actor.require("manage")
     _require_own(actor, issuer)
     now = now or timezone.now()
-    issuer.keys.filter(retired_at__isnull=True).update(retired_at=now)
-    keys = [_new_key(issuer, algorithm, now=now) for algorithm in (KeyAlgorithm.ED25519, KeyAlgorithm.RSA)]
+    algorithms = rotating_algorithms(issuer)
+    issuer.keys.filter(retired_at__isnull=True, algorithm__in=algorithms).update(retired_at=now)
+    keys = [_new_key(issuer, algorithm, now=now) for algorithm in algorithms]
     audit.record(actor.organisation, actor=actor.audit_actor, verb="issuer.keys_rotated", obj=issuer,
                  data={"keys": [k.fragment for k in keys]})
     return keys

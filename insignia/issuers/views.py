@@ -20,14 +20,16 @@ from insignia.core.http import JSON_LD, SVG_CSP, cached_response, json_document_
 from insignia.core.orgviews import org_view
 from insignia.core.tenancy import Actor
 from insignia.issuers import documents, queries, services
-from insignia.issuers.forms import ConfirmForm, IssuerForm, IssuerImageForm
+from insignia.issuers.forms import ConfirmForm, IssuerCreateForm, IssuerForm, IssuerImageForm
 from insignia.issuers.identity import (
+    DID_METHOD_TRADE_OFF,
     did_document_url,
     issuer_did,
     issuer_image_url,
     issuer_url,
     key_id,
     ob2_issuer_url,
+    uses_did_key,
 )
 from insignia.issuers.models import Issuer
 
@@ -58,7 +60,7 @@ def profile(request: HttpRequest, public_id: str) -> HttpResponse:
         "issuer": issuer,
         "image_url": issuer_image_url(issuer),
         "did": issuer_did(issuer),
-        "did_document_url": did_document_url(issuer),
+        "did_document_url": None if uses_did_key(issuer) else did_document_url(issuer),
         "ob2_url": ob2_issuer_url(issuer),
         "badges": queries.published_badges(issuer),
     })
@@ -68,8 +70,11 @@ def profile(request: HttpRequest, public_id: str) -> HttpResponse:
 
 @require_safe
 def did_document(request: HttpRequest, public_id: str) -> HttpResponse:
-    """The did:web document: every key, active and retired."""
-    return json_document_response(request, documents.did_document(_public_issuer(public_id)), content_type=DID_JSON)
+    """The did:web document: every key, active and retired (a did:key issuer has none: its DID resolves itself)."""
+    issuer = _public_issuer(public_id)
+    if uses_did_key(issuer):
+        raise Http404("This issuer's DID is a did:key, which resolves from the DID itself.")
+    return json_document_response(request, documents.did_document(issuer), content_type=DID_JSON)
 
 
 @require_safe
@@ -140,7 +145,7 @@ def issuer_list(request: HttpRequest, actor: Actor) -> HttpResponse:
 @org_view("manage")
 @require_http_methods(["GET", "HEAD", "POST"])
 def issuer_create(request: HttpRequest, actor: Actor) -> HttpResponse:
-    form = IssuerForm(*_bound(request))
+    form = IssuerCreateForm(*_bound(request))
     if request.method == "POST" and form.is_valid():
         try:
             issuer = services.create_issuer(actor=actor, **form.cleaned_data)
@@ -151,7 +156,8 @@ def issuer_create(request: HttpRequest, actor: Actor) -> HttpResponse:
         else:
             messages.success(request, f"{issuer.name} is ready to issue badges; its signing keys are published.")
             return redirect(_detail_url(actor, issuer))
-    return render(request, "issuers/form.html", _context(actor, form=form, issuer=None))
+    return render(request, "issuers/form.html", _context(actor, form=form, issuer=None,
+                                                          did_trade_off=DID_METHOD_TRADE_OFF))
 
 
 @org_view("view")
@@ -161,8 +167,8 @@ def issuer_detail(request: HttpRequest, actor: Actor, issuer_id: str) -> HttpRes
     keys = [(key, key_id(key)) for key in queries.issuer_keys(issuer)]
     return render(request, "issuers/detail.html", _context(
         actor, issuer=issuer, keys=keys, profile_url=issuer_url(issuer), did=issuer_did(issuer),
-        did_document_url=did_document_url(issuer), ob2_url=ob2_issuer_url(issuer),
-        image_url=issuer_image_url(issuer),
+        did_document_url=None if uses_did_key(issuer) else did_document_url(issuer), ob2_url=ob2_issuer_url(issuer),
+        image_url=issuer_image_url(issuer), did_key=uses_did_key(issuer), did_trade_off=DID_METHOD_TRADE_OFF,
     ))
 
 
@@ -225,5 +231,7 @@ def issuer_rotate(request: HttpRequest, actor: Actor, issuer_id: str) -> HttpRes
             messages.success(request, f"New keys {', '.join(k.fragment for k in keys)} now sign new credentials; "
                                       "the old keys stay published so earlier credentials keep verifying.")
             return redirect(_detail_url(actor, issuer))
-    active = [key for key in queries.issuer_keys(issuer) if key.active]
-    return render(request, "issuers/rotate.html", _context(actor, form=form, issuer=issuer, active_keys=active))
+    rotating = services.rotating_algorithms(issuer)
+    active = [key for key in queries.issuer_keys(issuer) if key.active and key.algorithm in rotating]
+    return render(request, "issuers/rotate.html", _context(actor, form=form, issuer=issuer, active_keys=active,
+                                                           did_key=uses_did_key(issuer)))

@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST
 
 from insignia.awards.queries import display_state
 from insignia.core.errors import NotFound, PermissionDenied, ServiceError
@@ -40,9 +40,14 @@ def _private(response: HttpResponse) -> HttpResponse:
     return response
 
 
-@require_safe
+@require_http_methods(["GET", "HEAD", "POST"])
 def claim(request: HttpRequest, token: str) -> HttpResponse:
-    """What a claim link leads to: the award, and how to keep it. Nothing about it for a wrong token."""
+    """What a claim link leads to: the award, and how to keep it. Nothing about it for a wrong token.
+
+    Opening the link proves control of the address it was sent to. Signed out, the page offers sign-up with
+    that address (allauth is told the address is verified, for this browser session only) or sign-in; signed
+    in, "Add to my wallet" (a POST) spends the token and makes the address a verified one of the account.
+    """
     found = queries.find_claim(token)
     if found.token is None:
         status, title, text = _CLAIM_REFUSALS[found.state]
@@ -51,16 +56,40 @@ def claim(request: HttpRequest, token: str) -> HttpResponse:
     award = found.token.award
     here = request.path
     email = award.recipient_identity
-    return _private(render(request, "notifications/claim.html", {
+    error = ""
+    if request.method == "POST":
+        if not request.user.is_authenticated:
+            return redirect(f"{reverse('account_login')}?{urlencode({'next': here})}")
+        from insignia.backpack.services import claim_award
+
+        try:
+            claimed = claim_award(user=request.user, token=token)
+        except ServiceError as exc:
+            error = exc.message
+        else:
+            messages.success(request, f"“{claimed.badge.name}” is in your wallet. Accept it to keep it, or "
+                                      "decline it.")
+            return _private(redirect("backpack:award", award_id=claimed.public_id))
+    elif not request.user.is_authenticated and award.recipient_kind == "email":
+        from allauth.account.adapter import get_adapter
+
+        get_adapter(request).stash_verified_email(request, email.strip().lower())
+    response = _private(render(request, "notifications/claim.html", {
         "award": award, "badge": award.badge, "issuer": award.issuer, "organisation": award.organisation,
         "brand_organisation": award.organisation, "state": display_state(award),
         "masked_email": services.mask_email(email),
-        "image_url": services.badge_image_url(award),
+        "image_url": reverse("badges:image_png", args=[award.badge.public_id])
+        if services.badge_image_url(award) else None,  # relative: served by whichever host answered
         "login_url": f"{reverse('account_login')}?{urlencode({'next': here})}",
         "signup_url": f"{reverse('account_signup')}?{urlencode({'email': email, 'next': here})}",
         "award_url": reverse("awards:public", args=[award.public_id]),
-        "expires_at": found.token.expires_at,
-    }))
+        "expires_at": found.token.expires_at, "error": error,
+    }, status=409 if error else 200))
+    if request.user.is_authenticated:
+        # The page posts to itself: browsers send "Origin: null" under no-referrer, which CSRF rightly refuses.
+        # same-origin still keeps the token in the URL away from every other site.
+        response["Referrer-Policy"] = "same-origin"
+    return response
 
 
 # The signed token is the credential here (it cannot be forged without the secret key), so a cross-site

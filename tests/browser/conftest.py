@@ -115,7 +115,8 @@ AXE_JS = Path(__file__).resolve().parent.parent / "interop" / "js" / "node_modul
 #: Run axe-core in the page (WCAG 2.x A/AA rules) and keep the violations a user would be blocked by.
 AXE_RUN = """
 async () => {
-  const result = await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}});
+  const tags = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
+  const result = await axe.run(document, {runOnly: {type: 'tag', values: tags}});
   return result.violations
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
     .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);

@@ -155,7 +155,7 @@ def test_issuer_designs_issues_bulk_issues_and_revokes(page, screenshot, a11y) -
 
     page.goto(f"/c/{mine.public_id}")
     assert page.get_by_role("heading", level=1).is_visible()
-    assert page.locator(".page-header-actions .status-pill").text_content().strip() == "Valid"
+    assert page.locator(".award-hero-status .status-pill").text_content().strip() == "Valid"
     assert page.locator("main img").first.evaluate("img => img.complete && img.naturalWidth > 0")
     look("11-public-award")
 
@@ -229,8 +229,8 @@ def test_issuer_designs_issues_bulk_issues_and_revokes(page, screenshot, a11y) -
     look("19-award-revoked")
 
     page.goto(f"/c/{grace.public_id}")
-    assert page.locator(".page-header-actions .status-pill").text_content().strip() == "Revoked"
-    assert "This badge has been revoked" in page.get_by_role("alert").first.inner_text()
+    assert page.locator(".award-hero-status .status-pill").text_content().strip() == "Revoked"
+    assert "The issuer has revoked this badge" in page.get_by_role("alert").first.inner_text()
     assert "Issued to the wrong cohort by mistake." in page.locator("main").inner_text()
     look("20-public-revoked")
 

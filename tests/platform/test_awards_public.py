@@ -62,6 +62,8 @@ def test_credential_json_is_the_stored_document_with_cache_headers(client, award
 def test_the_credential_url_answers_json_to_machines_and_a_page_to_people(client, award) -> None:
     as_json = client.get(_path(award), HTTP_ACCEPT="application/json")
     assert json.loads(as_json.content) == award.credential
+    # The name shows once the earner has accepted and allowed it (see test_awards_share_page.py).
+    Award.objects.filter(pk=award.pk).update(acceptance="accepted", show_recipient_name=True)
     page = client.get(_path(award), HTTP_ACCEPT="text/html")
     html = page.content.decode()
     assert page.status_code == 200

@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.core import mail
 from django.utils import timezone
 
@@ -161,6 +162,7 @@ def test_accept_invitation_with_the_invited_email(member, make_user, django_capt
     owner = member(Role.OWNER)
     token = _invite(owner, "joiner@example.org", Role.ISSUER, django_capture_on_commit_callbacks)
     joiner = make_user("joiner@example.org")
+    EmailAddress.objects.create(user=joiner, email=joiner.email, verified=True, primary=True)
     membership = services.accept_invitation(user=joiner, token=token)
     assert (membership.organisation, membership.role) == (owner.organisation, Role.ISSUER)
     assert Invitation.objects.get().accepted_at is not None
@@ -184,6 +186,7 @@ def test_accept_invitation_refuses_expired_used_and_unknown(member, make_user,
     owner = member(Role.OWNER)
     token = _invite(owner, "joiner@example.org", Role.VIEWER, django_capture_on_commit_callbacks)
     joiner = make_user("joiner@example.org")
+    EmailAddress.objects.create(user=joiner, email=joiner.email, verified=True, primary=True)
     with pytest.raises(ServiceError) as info:
         services.accept_invitation(user=joiner, token=token, now=timezone.now() + timedelta(days=8))
     assert info.value.code == "invitation_expired"

@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.core import mail
 from django.test import Client
 from django.utils import timezone
@@ -250,6 +251,7 @@ def test_invitation_accepted_with_the_right_email(member, make_user, django_capt
     assert anonymous.status_code == 200
     assert "Join Acme Academy" in anonymous.content.decode()
     joiner = make_user("joiner@example.org")
+    EmailAddress.objects.create(user=joiner, email=joiner.email, verified=True, primary=True)
     client = Client()
     client.force_login(joiner)
     assert "Accept and join" in client.get(link).content.decode()

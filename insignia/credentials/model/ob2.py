@@ -409,6 +409,8 @@ def inspect_ob2_issuer(doc: Any, *, path: str = "", embedded: bool = False) -> S
     if not isinstance(doc, dict):
         p.error(path, f"the issuer must be a JSON object, not {json_type(doc)}.")
         return p.report
+    if p.too_deep(doc):
+        return p.report
     _issuer(p, doc, path, embedded=embedded)
     return p.report
 
@@ -487,6 +489,8 @@ def inspect_ob2_badgeclass(doc: Any, *, path: str = "", embedded: bool = False) 
     if not isinstance(doc, dict):
         p.error(path, f"the badge class must be a JSON object, not {json_type(doc)}.")
         return p.report
+    if p.too_deep(doc):
+        return p.report
     _badgeclass(p, doc, path, embedded=embedded)
     return p.report
 
@@ -502,6 +506,8 @@ def inspect_ob2_assertion(doc: Any) -> ShapeReport:
     p.report.data_model = DATA_MODEL_OB2
     if not isinstance(doc, dict):
         p.error("", f"the assertion must be a JSON object, not {json_type(doc)}.")
+        return p.report
+    if p.too_deep(doc):
         return p.report
     _check_context(p, doc, "", required=True)
     assertion_id = p.uri(doc, "id", "", required=True)

@@ -915,6 +915,8 @@ def inspect_ob3_credential(doc: Any, *, allow_vc1: bool = True, strict: bool = F
     if not isinstance(doc, dict):
         p.error("", f"a credential must be a JSON object, not {json_type(doc)}.")
         return p.report
+    if p.too_deep(doc):
+        return p.report
     p.no_nulls(doc, "")
     p.report.data_model = _check_credential_common(p, doc, "", allow_vc1=allow_vc1 and not strict)
     p.type_contains(doc, "", "VerifiableCredential", any_of=OB_CREDENTIAL_TYPES)
@@ -951,6 +953,8 @@ def inspect_endorsement_credential(doc: Any, *, strict: bool = False) -> ShapeRe
     if not isinstance(doc, dict):
         p.error("", f"an endorsement must be a JSON object, not {json_type(doc)}.")
         return p.report
+    if p.too_deep(doc):
+        return p.report
     p.no_nulls(doc, "")
     p.report.data_model = _check_endorsement(p, doc, "")
     return p.report
@@ -966,6 +970,8 @@ def inspect_profile(doc: Any, *, strict: bool = False) -> ShapeReport:
     p = Problems(strict=strict)
     if not isinstance(doc, dict):
         p.error("", f"a Profile must be a JSON object, not {json_type(doc)}.")
+        return p.report
+    if p.too_deep(doc):
         return p.report
     p.no_nulls(doc, "")
     if "@context" in doc or strict:

@@ -175,6 +175,10 @@ class ShapeReport:
         return self
 
 
+#: Deepest nesting the shape checks accept (as ``verify.inputs.MAX_JSON_DEPTH``).
+MAX_DEPTH = 64
+
+
 class Problems:
     """Collects errors and warnings under JSON paths (``credentialSubject.achievement.criteria``)."""
 
@@ -352,6 +356,23 @@ class Problems:
                     self.error(f"{path}[{index}]", "is null; remove it from the array.")
                 else:
                     self.no_nulls(value, f"{path}[{index}]")
+
+    def too_deep(self, document: Any, limit: int = MAX_DEPTH) -> bool:
+        """True (and one error) if ``document`` nests objects/arrays deeper than ``limit``.
+
+        The shape checks recurse through the document; a hostile one nested thousands deep would exhaust
+        the stack (RecursionError), so every ``inspect_*`` entry point asks this first. Iterative.
+        """
+        stack: list[tuple[Any, int]] = [(document, 1)]
+        while stack:
+            node, depth = stack.pop()
+            if isinstance(node, dict | list):
+                if depth > limit:
+                    self.error("", f"the document nests objects and arrays more than {limit} levels deep; "
+                                   "no credential is that deep.")
+                    return True
+                stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+        return False
 
 
 EXT_RE = re.compile(r"^ext:[A-Za-z0-9._-]+$")

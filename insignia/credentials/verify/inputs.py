@@ -117,6 +117,7 @@ def _jws_payload(token: str) -> dict[str, Any]:
 def classify_dict(document: Any) -> ParsedInput:
     if not isinstance(document, dict):
         raise MalformedInputError("A credential must be a JSON object.", code="not_a_credential")
+    _depth(document, MAX_JSON_DEPTH)  # an object handed over already parsed gets the same bound as text
     if is_ob2(document):
         return ParsedInput("ob2-json", credential=document)
     return ParsedInput("ob3-json", credential=document)

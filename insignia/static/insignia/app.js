@@ -114,8 +114,40 @@
     input.addEventListener("change", show);
   }
 
+  /** A table that scrolls sideways: name its region and show a hint above it while it overflows. */
+  function initTableScroll(wrap, index) {
+    var table = wrap.querySelector("table");
+    if (!table) return;
+    var card = wrap.closest("section, .card");
+    var heading = card && card.querySelector("h2, h3");
+    var caption = table.querySelector("caption");
+    var name = (caption || heading || { textContent: "Table" }).textContent.trim();
+    var hint = document.createElement("p");
+    hint.className = "table-scroll-hint";
+    hint.id = "table-scroll-hint-" + index;
+    hint.textContent = "Scroll sideways to see every column \u2192";
+    hint.hidden = true;
+    wrap.parentNode.insertBefore(hint, wrap);
+    function update() {
+      var scrolls = wrap.scrollWidth > wrap.clientWidth + 1;
+      hint.hidden = !scrolls;
+      if (scrolls) {
+        wrap.setAttribute("role", "region");
+        wrap.setAttribute("aria-label", name);
+        wrap.setAttribute("aria-describedby", hint.id);
+      } else {
+        wrap.removeAttribute("role");
+        wrap.removeAttribute("aria-label");
+        wrap.removeAttribute("aria-describedby");
+      }
+    }
+    update();
+    if (window.ResizeObserver) { new ResizeObserver(update).observe(wrap); } else { window.addEventListener("resize", update); }
+  }
+
   function init() {
     document.querySelectorAll("[data-drop-zone]").forEach(initDropZone);
+    document.querySelectorAll(".table-wrap").forEach(initTableScroll);
   }
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", init); } else { init(); }
 })();

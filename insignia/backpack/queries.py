@@ -1,0 +1,328 @@
+"""Reads for the wallet, collection pages and portfolios. Every read is scoped to one earner.
+
+A wallet holds the awards the earner accepted or declined (``earner``), the unclaimed awards made to one of
+their verified identities (confirmed by the salted hash), and the badges they imported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Q, Sum
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from insignia.awards.models import AcceptanceState, Award, AwardStatus, EngagementCount, Visibility
+from insignia.backpack import identities as proofs
+from insignia.backpack.models import Collection, CollectionItem, EarnerProfile, ImportedBadge
+from insignia.core.errors import NotFound
+
+#: Status filter values of the wallet, in the order the filter offers them.
+STATUS_FILTERS = ("pending", "active", "expired", "suspended", "revoked", "declined", "unverified")
+#: Origin filter values: badges from this instance, or imported ones (any origin or one in particular).
+ORIGIN_FILTERS = ("insignia", "imported", "url", "file", "json", "jwt")
+
+
+@dataclass
+class WalletEntry:
+    """One badge as the wallet shows it, native or imported."""
+
+    kind: str  # "award" | "imported"
+    key: str  # public id
+    name: str
+    issuer_name: str
+    image_url: str | None
+    issued_on: datetime | None
+    expires_on: datetime | None
+    status: str
+    origin: str
+    origin_label: str
+    visibility: str
+    url: str | None
+    public_url: str | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    award: Award | None = None
+    imported: ImportedBadge | None = None
+
+    @property
+    def views(self) -> int:
+        return self.counts.get("view", 0)
+
+    @property
+    def shares(self) -> int:
+        return self.counts.get("share", 0)
+
+    @property
+    def verifications(self) -> int:
+        return self.counts.get("verify", 0)
+
+
+# -- native awards -----------------------------------------------------------------------------------------------
+
+
+def award_state(award: Award, now: datetime | None = None) -> str:
+    """pending / declined first (the earner's decision), then revoked, suspended, expired, active."""
+    if award.acceptance == AcceptanceState.PENDING:
+        return "pending"
+    if award.acceptance == AcceptanceState.DECLINED:
+        return "declined"
+    if award.status in (AwardStatus.REVOKED, AwardStatus.SUSPENDED):
+        return str(award.status)
+    if award.expires_on is not None and award.expires_on <= (now or timezone.now()):
+        return "expired"
+    return "active"
+
+
+def wallet_awards(user: Any) -> list[Award]:
+    """Every native award in ``user``'s wallet, newest first."""
+    query = Q(earner=user)
+    by_identity = proofs.identity_filter(proofs.verified_identities(user))
+    rows = Award.objects.select_related("badge", "issuer", "organisation")
+    if by_identity is not None:
+        query |= Q(earner__isnull=True) & by_identity
+    found = []
+    for award in rows.filter(query).order_by("-issued_on", "-id"):
+        if award.earner_id == user.pk or proofs.hash_matches(award):
+            found.append(award)
+    return found
+
+
+def wallet_award(user: Any, public_id: str) -> Award:
+    """One award of ``user``'s wallet; NotFound for anything else (others' awards look like missing ones)."""
+    award = Award.objects.select_related("badge", "issuer", "organisation").filter(public_id=public_id).first()
+    if award is None or not proofs.owns(user, award):
+        raise NotFound("No such badge in your wallet.")
+    return award
+
+
+def pending_count(user: Any) -> int:
+    return sum(1 for award in wallet_awards(user) if award.acceptance == AcceptanceState.PENDING)
+
+
+def badge_image_url(award: Award) -> str | None:
+    badge = award.badge
+    if not (badge.image_png or badge.image):
+        return None
+    return reverse("badges:image_png", args=[badge.public_id])
+
+
+def engagement_counts(award_ids: Iterable[int]) -> dict[int, dict[str, int]]:
+    """Views, shares, verifications… per award (the awards app's counter when present)."""
+    ids = list(dict.fromkeys(award_ids))
+    try:
+        from insignia.awards.engagement import counts_for_awards
+    except ImportError:  # the counter module is optional; the table is not
+        result: dict[int, dict[str, int]] = {pk: {} for pk in ids}
+        rows = (EngagementCount.objects.filter(award_id__in=ids).values("award_id", "kind")
+                .annotate(total=Sum("count")).order_by())
+        for row in rows:
+            result[row["award_id"]][row["kind"]] = int(row["total"] or 0)
+        return result
+    return counts_for_awards(ids)
+
+
+# -- imported badges ---------------------------------------------------------------------------------------------
+
+
+def _moment(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = parse_datetime(value)
+    except ValueError:
+        return None
+    if moment is not None and timezone.is_naive(moment):
+        moment = timezone.make_aware(moment, UTC)
+    return moment
+
+
+def imported_state(item: ImportedBadge, now: datetime | None = None) -> str:
+    """active / expired / revoked / suspended from the last verification; ``unverified`` when it failed."""
+    checks = (item.report or {}).get("checks") or []
+    failed = " ".join(str(check.get("code", "")) for check in checks
+                      if isinstance(check, dict) and check.get("status") == "failed")
+    if "revoked" in failed:
+        return "revoked"
+    if "suspended" in failed:
+        return "suspended"
+    until = _moment((item.summary or {}).get("valid_until"))
+    if "expired" in failed or (until is not None and until <= (now or timezone.now())):
+        return "expired"
+    return "active" if item.verdict == "valid" else "unverified"
+
+
+def imported_image_url(item: ImportedBadge) -> str | None:
+    """Only images that load nothing from elsewhere: data URLs or this instance's own (no third-party requests)."""
+    image = (item.summary or {}).get("image")
+    if isinstance(image, dict):
+        image = image.get("id")
+    if not isinstance(image, str):
+        return None
+    if image.startswith("data:image/") or image.startswith(settings.BASE_URL + "/"):
+        return image
+    return None
+
+
+def _imported_url(item: ImportedBadge) -> str | None:
+    for name in ("backpack:imported_detail", "backpack:import_detail", "backpack:imported"):
+        try:
+            return reverse(name, args=[item.public_id])
+        except NoReverseMatch:
+            continue
+    return None
+
+
+def _reverse_or_none(name: str, public_id: str) -> str | None:
+    try:
+        return reverse(name, args=[public_id])
+    except NoReverseMatch:
+        return None
+
+
+def imported_entry(item: ImportedBadge) -> WalletEntry:
+    summary = item.summary or {}
+    return WalletEntry(
+        kind="imported", key=item.public_id,
+        name=str(summary.get("name") or summary.get("achievement_name") or "Imported badge"),
+        issuer_name=str(summary.get("issuer_name") or summary.get("issuer_url") or "Unknown issuer"),
+        image_url=imported_image_url(item), issued_on=_moment(summary.get("valid_from")) or item.created_at,
+        expires_on=_moment(summary.get("valid_until")), status=imported_state(item), origin=item.origin,
+        origin_label=f"Imported · {item.get_origin_display().lower()}", visibility=item.visibility,
+        url=_imported_url(item), public_url=_reverse_or_none("backpack:imported_public", item.public_id),
+        imported=item,
+    )
+
+
+def award_entry(award: Award, counts: dict[str, int] | None = None) -> WalletEntry:
+    return WalletEntry(
+        kind="award", key=award.public_id, name=award.badge.name, issuer_name=award.issuer.name,
+        image_url=badge_image_url(award), issued_on=award.issued_on, expires_on=award.expires_on,
+        status=award_state(award), origin="insignia", origin_label=f"From {award.organisation.name}",
+        visibility=award.visibility, url=reverse("backpack:award", args=[award.public_id]),
+        public_url=reverse("awards:public", args=[award.public_id]), counts=counts or {}, award=award,
+    )
+
+
+# -- the wallet --------------------------------------------------------------------------------------------------
+
+
+def wallet(user: Any, *, search: str = "", status: str = "", collection: str = "", origin: str = ""
+           ) -> list[WalletEntry]:
+    """The wallet's badges (pending first, then newest), filtered by text, status, collection and origin."""
+    awards = wallet_awards(user)
+    imported = list(ImportedBadge.objects.filter(user=user))
+    if collection:
+        chosen = Collection.objects.filter(user=user, public_id=collection).first()
+        if chosen is None:
+            return []
+        items = list(CollectionItem.objects.filter(collection=chosen))
+        award_ids = {item.award_id for item in items if item.award_id}
+        imported_ids = {item.imported_id for item in items if item.imported_id}
+        awards = [award for award in awards if award.pk in award_ids]
+        imported = [item for item in imported if item.pk in imported_ids]
+    if origin == "insignia":
+        imported = []
+    elif origin in ("imported", "url", "file", "json", "jwt"):
+        awards = []
+        if origin != "imported":
+            imported = [item for item in imported if item.origin == origin]
+    counts = engagement_counts(award.pk for award in awards)
+    entries = [award_entry(award, counts.get(award.pk)) for award in awards] + [imported_entry(i) for i in imported]
+    text = " ".join(search.split()).lower()
+    if text:
+        entries = [e for e in entries if text in e.name.lower() or text in e.issuer_name.lower()]
+    if status in STATUS_FILTERS:
+        entries = [e for e in entries if e.status == status]
+    far_past = datetime.min.replace(tzinfo=UTC)
+    entries.sort(key=lambda e: e.issued_on or far_past, reverse=True)
+    entries.sort(key=lambda e: e.status != "pending")
+    return entries
+
+
+def collections_of(user: Any) -> list[Collection]:
+    return list(Collection.objects.filter(user=user).order_by("position", "id"))
+
+
+def collection_of(user: Any, public_id: str) -> Collection:
+    found = Collection.objects.filter(user=user, public_id=public_id).first()
+    if found is None:
+        raise NotFound("No such collection.")
+    return found
+
+
+def collection_items(collection: Collection, *, public: bool) -> list[tuple[CollectionItem, WalletEntry]]:
+    """A collection's badges in order; ``public`` leaves out hidden, declined and pending ones."""
+    rows = (CollectionItem.objects.filter(collection=collection)
+            .select_related("award__badge", "award__issuer", "award__organisation", "imported")
+            .order_by("position", "id"))
+    result = []
+    for item in rows:
+        if item.award is not None:
+            award = item.award
+            if award.earner_id != collection.user_id:
+                continue  # left the earner's hands (e.g. re-claimed elsewhere): never shown under this name
+            if public and (award.acceptance != AcceptanceState.ACCEPTED or award.visibility == Visibility.HIDDEN):
+                continue
+            result.append((item, award_entry(award)))
+        elif item.imported is not None:
+            if public and item.imported.visibility == Visibility.HIDDEN:
+                continue
+            result.append((item, imported_entry(item.imported)))
+    return result
+
+
+def collections_with(user: Any, *, award: Award | None = None, imported: ImportedBadge | None = None
+                     ) -> set[int]:
+    """Ids of the user's collections holding this badge."""
+    rows = CollectionItem.objects.filter(collection__user=user)
+    rows = rows.filter(award=award) if award is not None else rows.filter(imported=imported)
+    return set(rows.values_list("collection_id", flat=True))
+
+
+# -- public pages ------------------------------------------------------------------------------------------------
+
+
+def portfolio(public_id: str) -> EarnerProfile:
+    """An enabled portfolio; NotFound when it does not exist or is switched off."""
+    profile = EarnerProfile.objects.select_related("user").filter(public_id=public_id, portfolio_enabled=True).first()
+    if profile is None:
+        raise NotFound("No such portfolio.")
+    return profile
+
+
+PortfolioCollections = list[tuple[Collection, list[WalletEntry]]]
+
+
+def portfolio_content(profile: EarnerProfile) -> tuple[PortfolioCollections, list[WalletEntry]]:
+    """The public collections (with their public badges) and the other public badges of a portfolio."""
+    user = profile.user
+    public = Collection.objects.filter(user=user, visibility=Visibility.PUBLIC).order_by("position", "id")
+    collections = [(c, [entry for _, entry in collection_items(c, public=True)]) for c in public]
+    awards = (Award.objects.filter(earner=user, acceptance=AcceptanceState.ACCEPTED, visibility=Visibility.PUBLIC)
+              .select_related("badge", "issuer", "organisation").order_by("-issued_on", "-id"))
+    badges = [award_entry(award) for award in awards]
+    badges += [imported_entry(item) for item in ImportedBadge.objects.filter(user=user, visibility=Visibility.PUBLIC)]
+    shown = {(entry.kind, entry.key) for _, entries in collections for entry in entries}
+    return collections, [entry for entry in badges if (entry.kind, entry.key) not in shown]
+
+
+def shared_collection(profile_id: str, collection_id: str, viewer: Any) -> tuple[EarnerProfile, Collection]:
+    """A collection by its link. Hidden ones exist only for their owner; everyone else gets NotFound."""
+    collection = (Collection.objects.select_related("user").filter(public_id=collection_id,
+                                                                    user__earner_profile__public_id=profile_id).first())
+    if collection is None:
+        raise NotFound("No such collection.")
+    is_owner = getattr(viewer, "is_authenticated", False) and viewer.pk == collection.user_id
+    if collection.visibility == Visibility.HIDDEN and not is_owner:
+        raise NotFound("No such collection.")
+    return collection.user.earner_profile, collection
+
+
+def wallet_has_badges(user: Any) -> bool:
+    """Whether the user holds any badge (where sign-in should land for earners without an organisation)."""
+    return ImportedBadge.objects.filter(user=user).exists() or bool(wallet_awards(user))

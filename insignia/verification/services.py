@@ -1,0 +1,392 @@
+"""The platform's verifier: the kernel pipeline, a fetcher that knows this instance, and trust signals.
+
+Everything that verifies on this instance (the public ``/verify`` page, ``POST /api/v1/verify``,
+``insignia verify --instance``, the public award page) calls the functions here, so they all give the
+same answer:
+
+* :func:`instance_fetch` answers URLs under ``INSIGNIA_BASE_URL`` in-process from our own public views
+  (DID documents, status lists, OB 2.0 documents, images): our own status is read live from the database
+  and our own server never calls itself. Every other URL goes to the hardened :class:`HttpFetcher`.
+* :func:`verify_stored_award` checks an award's stored OB 3.0 credential exactly as an outsider would.
+* :func:`verify_submission` checks whatever a visitor gave us (object, JWT, URL, file) and adds
+  :class:`TrustSignals`: whether the issuer is one this instance knows, and the verified domain of a
+  did:web issuer. Trust is reported beside the verdict, never folded into it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.http import Http404, HttpRequest
+
+from insignia.core.errors import ServiceError
+from insignia.credentials.dids import did_web_to_url
+from insignia.credentials.errors import CredentialError, FetchError
+from insignia.credentials.verify.inputs import MAX_JSON_DEPTH
+from insignia.credentials.verify.pipeline import Verifier
+from insignia.credentials.verify.report import CheckStatus, VerificationReport
+
+#: What our in-process fetch asks our own views for (the same preference the HTTP fetcher sends).
+ACCEPT = "application/ld+json, application/json;q=0.9, text/plain;q=0.8, image/png;q=0.7, image/svg+xml;q=0.7"
+
+#: The public, standard endpoints the in-process fetch may answer (URL name → view); nothing else.
+PUBLIC_VIEWS = frozenset({
+    "issuers:profile", "issuers:did", "issuers:ob2", "issuers:key", "issuers:image",
+    "badges:achievement", "badges:ob2", "badges:image", "badges:image_png",
+    "awards:public", "awards:credential_json", "awards:credential_jwt", "awards:assertion", "awards:assertion_jws",
+    "awards:baked_png", "awards:baked_svg", "awards:baked_ob2_png", "awards:baked_ob2_svg",
+    "awards:status_list", "awards:ob2_revocations",
+})
+
+
+class SubmissionError(ServiceError):
+    """The request to verify was malformed (no input, two inputs, too large); nothing was verified."""
+
+    status = 400
+    code = "input_invalid"
+
+    def __init__(self, message: str, *, code: str, status: int = 400, field: str | None = None) -> None:
+        super().__init__(message, code=code, field=field)
+        self.status = status
+
+
+# == fetching ====================================================================================================
+
+
+def _origin(url: str) -> tuple[str, int | None, str] | None:
+    """(host, port, path) of an http(s) URL, with default ports made explicit; None when unparseable."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return parts.hostname.lower(), port or (443 if parts.scheme == "https" else 80), parts.path
+
+
+def _instance_path(url: str) -> str | None:
+    """The path of ``url`` inside this instance, or None when ``url`` is elsewhere.
+
+    did:web always names https, so ``https://host:port/...`` is ours when the base URL is
+    ``http://host:port`` (a development instance) as well as when it is https.
+    """
+    mine, theirs = _origin(settings.BASE_URL), _origin(url)
+    if mine is None or theirs is None or theirs[0] != mine[0]:
+        return None
+    if theirs[1] != mine[1] and urlsplit(url).port != urlsplit(settings.BASE_URL).port:
+        return None
+    base_path = mine[2].rstrip("/")
+    path = theirs[2] or "/"
+    if base_path and not (path == base_path or path.startswith(base_path + "/")):
+        return None
+    return path[len(base_path):] or "/"
+
+
+def _serve_locally(url: str, path: str) -> bytes:
+    """Call our own public view for ``path`` with a plain GET, as a remote verifier would see it."""
+    from django.urls import Resolver404, resolve
+
+    try:
+        match = resolve(path)
+    except Resolver404 as exc:
+        raise FetchError(f"{url} answered HTTP 404.", code="http_404", status=404) from exc
+    if match.view_name not in PUBLIC_VIEWS:
+        raise FetchError(f"{url} is not a public document of this instance.", code="http_404", status=404)
+    request = HttpRequest()
+    request.method = "GET"
+    request.path = request.path_info = path
+    host, port, _ = _origin(settings.BASE_URL) or ("localhost", 80, "")
+    request.META = {"REQUEST_METHOD": "GET", "HTTP_ACCEPT": ACCEPT, "SERVER_NAME": host, "SERVER_PORT": str(port),
+                    "PATH_INFO": path, "QUERY_STRING": ""}
+    try:
+        response = match.func(request, *match.args, **match.kwargs)
+    except Http404 as exc:
+        raise FetchError(f"{url} answered HTTP 404.", code="http_404", status=404) from exc
+    if response.status_code != 200:
+        raise FetchError(f"{url} answered HTTP {response.status_code}.", code=f"http_{response.status_code}",
+                         status=response.status_code)
+    body = b"".join(response) if getattr(response, "streaming", False) else response.content
+    return bytes(body)
+
+
+_http_fetcher: Any = None
+_http_lock = threading.Lock()
+
+
+def http_fetcher() -> Any:
+    """The one hardened fetcher for everything outside this instance (kept, so its cache lives on)."""
+    global _http_fetcher
+    with _http_lock:
+        if _http_fetcher is None:
+            from insignia.net.fetch import HttpFetcher
+
+            _http_fetcher = HttpFetcher()
+        return _http_fetcher
+
+
+def instance_fetch(url: str) -> bytes:
+    """``fetch(url) -> bytes`` for the kernel: our own URLs in-process, all others through HttpFetcher."""
+    path = _instance_path(url)
+    if path is not None:
+        return _serve_locally(url, path)
+    return http_fetcher()(url)
+
+
+def _base_is_loopback_http() -> bool:
+    """A development instance on http://localhost: its own did:web documents are served over http."""
+    origin = _origin(settings.BASE_URL)
+    if origin is None or urlsplit(settings.BASE_URL).scheme != "http":
+        return False
+    from insignia.credentials.dids.web import is_loopback_host
+
+    return is_loopback_host(origin[0])
+
+
+def max_input_bytes() -> int:
+    return int(getattr(settings, "MAX_UPLOAD_BYTES", 2 * 1024 * 1024))
+
+
+def platform_verifier() -> Verifier:
+    """A verifier for one request: fresh resolver cache, so revocation and key rotation show at once."""
+    return Verifier(fetch=instance_fetch, allow_http_loopback=_base_is_loopback_http(),
+                    max_input_bytes=max_input_bytes())
+
+
+# == trust =======================================================================================================
+
+
+@dataclass(frozen=True)
+class TrustSignals:
+    """Who stands behind the badge, as far as this instance can tell; separate from "the signature is valid".
+
+    ``level`` is ``known`` (an issuer on this instance signed it), ``domain`` (a did:web issuer elsewhere whose
+    key is published on that domain), ``unknown`` (signed by a key bound to the named issuer, but nothing
+    more is known about who that is) or ``unverified`` (the signer could not be tied to the issuer, so
+    nothing can be said).
+    """
+
+    level: str
+    message: str
+    issuer_known: bool = False
+    issuer_name: str | None = None
+    issuer_profile: str | None = None
+    domain: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "level": self.level,
+            "issuer_known": self.issuer_known,
+            "issuer_name": self.issuer_name,
+            "issuer_profile": self.issuer_profile,
+            "domain": self.domain,
+            "message": self.message,
+        }
+
+
+def _our_issuer(issuer_id: str) -> Any:
+    """The Issuer of this instance that ``issuer_id`` (its did:web, profile URL or OB 2.0 URL) names, if any."""
+    from insignia.issuers.identity import issuer_did, issuer_url, ob2_issuer_url
+    from insignia.issuers.models import Issuer
+
+    public_id: str | None = None
+    base = settings.BASE_URL.rstrip("/")
+    if issuer_id.startswith("did:web:") and ":i:" in issuer_id:
+        public_id = issuer_id.rsplit(":i:", 1)[1]
+    elif issuer_id.startswith(base + "/i/"):
+        public_id = issuer_id[len(base) + 3:].split("/", 1)[0]
+    elif issuer_id.startswith("did:key:z") and len(issuer_id) <= 200:
+        # A did:key issuer of ours: its Ed25519 key's multibase is the did:key's method-specific id.
+        from insignia.issuers.models import DidMethod, SigningKey
+
+        key = (SigningKey.objects.filter(public_multibase=issuer_id[len("did:key:"):],
+                                         issuer__did_method=DidMethod.KEY).select_related("issuer").first())
+        public_id = key.issuer.public_id if key is not None else None
+    if not public_id or len(public_id) > 64:
+        return None
+    issuer = Issuer.objects.filter(public_id=public_id).first()
+    if issuer is None or issuer_id not in (issuer_did(issuer), issuer_url(issuer), ob2_issuer_url(issuer)):
+        return None
+    return issuer
+
+
+def _did_web_domain(did: str) -> str | None:
+    try:
+        host = urlsplit(did_web_to_url(did, allow_http_loopback=True)).hostname
+    except CredentialError:
+        return None
+    return host or None
+
+
+def trust_signals(report: VerificationReport) -> TrustSignals:
+    """What we can say about the issuer of a verified (or not) credential."""
+    issuer_id = report.summary.issuer_id
+    proof, binding = report.get("proof"), report.get("issuer_key")
+    bound = (proof is not None and proof.status is CheckStatus.PASSED
+             and binding is not None and binding.status is CheckStatus.PASSED)
+    if not isinstance(issuer_id, str) or not issuer_id:
+        return TrustSignals("unverified", "The credential does not name its issuer in a way that can be checked.")
+    if not bound:
+        return TrustSignals("unverified", "The signature could not be tied to the named issuer, so nothing can be "
+                                          "said about who issued it.")
+    issuer = _our_issuer(issuer_id)
+    if issuer is not None:
+        from insignia.issuers.identity import issuer_url
+
+        return TrustSignals("known", f"Issued by {issuer.name}, an issuer on this Insignia instance.",
+                            issuer_known=True, issuer_name=issuer.name, issuer_profile=issuer_url(issuer),
+                            domain=_origin(settings.BASE_URL)[0] if _origin(settings.BASE_URL) else None)
+    if issuer_id.startswith("did:web:"):
+        domain = _did_web_domain(issuer_id)
+        if domain:
+            return TrustSignals("domain", f"The signing key is published by {domain}. This instance does not know "
+                                          "the issuer otherwise: decide whether you trust that domain.",
+                                domain=domain)
+    return TrustSignals("unknown", "The signature matches the issuer's own key, but this instance does not know "
+                                   "this issuer: that is not an error, and not an endorsement either.")
+
+
+# == verifying ===================================================================================================
+
+
+@dataclass
+class VerificationResult:
+    """The kernel's report plus the trust signals: what every surface shows."""
+
+    report: VerificationReport
+    trust: TrustSignals
+    recipient: str | None = None
+
+    @property
+    def verdict(self) -> str:
+        return str(self.report.verdict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.report.to_json(), "trust": self.trust.to_json()}
+
+
+def _our_award(report: VerificationReport) -> Any:
+    """The Award of this instance a verified report is about (its OB 3.0 id or OB 2.0 assertion id), if any."""
+    from insignia.awards.models import Award
+    from insignia.issuers.identity import issuer_did, ob2_issuer_url
+
+    credential_id = report.summary.id
+    base = settings.BASE_URL.rstrip("/") + "/c/"
+    if not isinstance(credential_id, str) or not credential_id.startswith(base):
+        return None
+    public_id = credential_id[len(base):].removesuffix("/assertion")
+    if not public_id or "/" in public_id or len(public_id) > 64:
+        return None
+    award = Award.objects.select_related("issuer").filter(public_id=public_id).first()
+    if award is None or report.summary.issuer_id not in (issuer_did(award.issuer), ob2_issuer_url(award.issuer)):
+        return None
+    return award
+
+
+def _instance_status(report: VerificationReport) -> None:
+    """For our own badges our records are the issuer's word: a suspension shows even where the credential
+    carries no suspension list, and a revocation shows even before any cached list is refreshed."""
+    proof, binding, status = report.get("proof"), report.get("issuer_key"), report.get("status")
+    if not (proof and binding and proof.status is CheckStatus.PASSED and binding.status is CheckStatus.PASSED):
+        return
+    if status is not None and status.status is CheckStatus.FAILED:
+        return
+    award = _our_award(report)
+    if award is None:
+        return
+    from insignia.awards.models import AwardStatus
+
+    reason = f" Reason given: {award.status_reason}" if getattr(award, "status_reason", "") else ""
+    if award.status == AwardStatus.REVOKED:
+        report.failed("status", "revoked", f"The issuer has revoked this credential.{reason}")
+    elif award.status == AwardStatus.SUSPENDED:
+        report.failed("status", "suspended", f"The issuer has suspended this credential for now.{reason}")
+
+
+def verify_stored_award(award: Any, *, now: datetime | None = None) -> VerificationReport:
+    """Verify an award's stored OB 3.0 credential as an outsider would (status read live from our database)."""
+    report = platform_verifier().verify(award.credential, now=now)
+    _instance_status(report)
+    return report
+
+
+def _size(value: str | bytes) -> int:
+    return len(value.encode("utf-8")) if isinstance(value, str) else len(value)
+
+
+def verify_submission(
+    *,
+    credential: dict[str, Any] | str | None = None,
+    url: str | None = None,
+    file_bytes: bytes | None = None,
+    recipient: str | None = None,
+    now: datetime | None = None,
+) -> VerificationResult:
+    """Verify exactly one of ``credential`` (an object, JSON text or JWT), ``url`` or ``file_bytes``.
+
+    Raises :class:`SubmissionError` when none or several are given, or when the input is larger than
+    ``INSIGNIA_MAX_UPLOAD_BYTES`` (status 413); every problem *with the credential* is a report instead.
+    """
+    given = [name for name, value in (("credential", credential), ("url", url), ("file", file_bytes))
+             if value not in (None, "", b"")]
+    if not given:
+        raise SubmissionError("Give a credential to verify: a file, a URL, or the credential's JSON or JWT.",
+                              code="input_missing")
+    if len(given) > 1:
+        raise SubmissionError(f"Give one credential at a time (got {' and '.join(given)}).",
+                              code="input_ambiguous")
+    limit = max_input_bytes()
+    data: dict[str, Any] | str | bytes
+    if credential is not None and credential != "":
+        if isinstance(credential, dict):
+            try:  # the same bounded parser as pasted text: size and nesting limits apply alike
+                data = json.dumps(credential, ensure_ascii=False)
+            except (RecursionError, ValueError) as exc:
+                raise SubmissionError("The credential is nested too deeply.", code="json_too_deep") from exc
+        elif isinstance(credential, str):
+            data = credential
+        else:
+            raise SubmissionError("The credential must be a JSON object or a JWT string.", code="input_invalid",
+                                  field="credential")
+    elif url:
+        if not isinstance(url, str) or _origin(url.strip()) is None:
+            raise SubmissionError("The URL must be an absolute http(s) URL.", code="url_invalid", field="url")
+        data = url.strip()
+    else:
+        data = file_bytes or b""
+    if _size(data) > limit:
+        raise SubmissionError(f"The credential is larger than {limit:,} bytes, the most this verifier accepts.",
+                              code="input_too_large", status=413)
+    recipient = (recipient or "").strip() or None
+    if recipient is not None and len(recipient) > 500:
+        raise SubmissionError("The recipient is too long.", code="recipient_invalid", field="recipient")
+    report = platform_verifier().verify(data, recipient=recipient, now=now)
+    _instance_status(report)
+    return VerificationResult(report=report, trust=trust_signals(report), recipient=recipient)
+
+
+def refused_result(code: str, message: str) -> VerificationResult:
+    """A report for input refused before the pipeline (e.g. nesting beyond what any parser should walk)."""
+    report = VerificationReport()
+    report.failed("format", code, message)
+    return VerificationResult(report=report, trust=trust_signals(report))
+
+
+__all__ = [
+    "MAX_JSON_DEPTH",
+    "SubmissionError",
+    "TrustSignals",
+    "VerificationResult",
+    "instance_fetch",
+    "platform_verifier",
+    "refused_result",
+    "trust_signals",
+    "verify_stored_award",
+    "verify_submission",
+]
