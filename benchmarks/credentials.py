@@ -1,8 +1,10 @@
-"""Realistic OB 3.0 credentials for benchmarks (about 2.2 KB compact JSON, 51 quads, 5 blank nodes)."""
+"""OB 3.0 credentials for benchmarks: one badge class to many recipients (about 2.2 KB compact JSON, 51 quads,
+5 blank nodes), and a stream of credentials of arbitrary shape."""
 
 from __future__ import annotations
 
 import hashlib
+import random
 import uuid
 
 ISSUER_DID = "did:key:z6MkjZRZv3aez3r18pB1RBFJR1kwUVJ5jHt92JmQwXbd5hwi"
@@ -91,3 +93,45 @@ def realistic_credential(n: int = 0) -> dict:
             }
         ],
     }
+
+
+def arbitrary_credential(n: int) -> dict:
+    """Credential ``n`` of a stream where each has its own shape: optional members present or absent, 0-8
+    alignments, 0-5 evidence items, varied tags, results and member order (seeded by ``n``)."""
+    chooser = random.Random(n)
+    document = realistic_credential(n)
+    achievement = document["credentialSubject"]["achievement"]
+    achievement["alignment"] = [
+        {
+            "type": ["Alignment"],
+            "targetName": f"Target {n}.{index}",
+            "targetUrl": f"https://frameworks.example.org/{n}/{index}",
+            **({"targetCode": f"C-{index}"} if chooser.random() < 0.5 else {}),
+            **({"targetFramework": "Framework"} if chooser.random() < 0.5 else {}),
+        }
+        for index in range(chooser.randint(0, 8))
+    ]
+    achievement["tag"] = [f"tag-{index}" for index in range(chooser.randint(0, 5))]
+    document["evidence"] = [
+        {
+            "id": f"https://northwind.example.edu/evidence/{n}/{index}",
+            "type": ["Evidence"],
+            "name": f"Evidence {index}",
+            **({"narrative": "Narrative."} if chooser.random() < 0.5 else {}),
+        }
+        for index in range(chooser.randint(0, 5))
+    ]
+    for key in ("credentialStatus", "name"):
+        if chooser.random() < 0.3:
+            del document[key]
+    if chooser.random() < 0.5:
+        document["description"] = f"Credential {n}"
+    if chooser.random() < 0.4:
+        document["credentialSubject"]["result"] = [{"type": ["Result"], "value": str(chooser.randint(0, 100))}]
+    if chooser.random() < 0.3:
+        achievement["description"] += f" ({chooser.randint(0, 9)})"
+    if chooser.random() < 0.3:
+        members = list(document.items())
+        chooser.shuffle(members)
+        document = dict(members)
+    return document

@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from pyld import jsonld
 from pyld.canon import URDNA2015
 
-from benchmarks.credentials import realistic_credential
+from benchmarks.credentials import arbitrary_credential, realistic_credential
 from insignia.credentials.encoding import multibase_decode, multibase_encode
 from insignia.credentials.jsonld.loader import default_loader
 
@@ -41,6 +41,7 @@ SEED = hashlib.sha256(b"insignia benchmark issuer").digest()
 
 SIGN_TARGET = "issue 6: ≥10,000/s"
 VERIFY_TARGET = "issue 6: ≥8,000/s"
+ARBITRARY_TARGET = "issue 6: ≥ baseline"
 
 # --- method ----------------------------------------------------------------------------------------
 
@@ -57,6 +58,7 @@ class Settings:
     sign_pool: int = 1000
     verify_pool: int = 200
     quads_pool: int = 64
+    arbitrary_pool: int = 600
     quick: bool = False
 
     @classmethod
@@ -71,6 +73,7 @@ class Settings:
             sign_pool=4,
             verify_pool=4,
             quads_pool=4,
+            arbitrary_pool=4,
             quick=True,
         )
 
@@ -357,6 +360,30 @@ class Fixture:
             out.append({**document, "proof": proof})
         return out
 
+    @cached_property
+    def arbitrary(self) -> list[dict]:
+        """Unsigned credentials of arbitrary shape (each its own shape), for the cold sign figures."""
+        out = []
+        for n in range(self.settings.arbitrary_pool):
+            document = arbitrary_credential(100_000 + n)
+            document["issuer"]["id"] = self.controller
+            out.append(document)
+        return out
+
+    @cached_property
+    def arbitrary_signed(self) -> list[dict]:
+        """Signed credentials of arbitrary shape (other shapes than ``arbitrary``), their shapes forgotten."""
+        from insignia.credentials.proofs.data_integrity import create_proof
+
+        out = []
+        for n in range(self.settings.arbitrary_pool):
+            document = arbitrary_credential(200_000 + n)
+            document["issuer"]["id"] = self.controller
+            proof = create_proof(document, self.signer, verification_method=self.method_id, created=CREATED)
+            out.append({**document, "proof": proof})
+            forget_shape(document)
+        return out
+
     def proof_options(self) -> dict[str, Any]:
         """The proof options of every signature in the batch (without ``proofValue``)."""
         return {
@@ -399,6 +426,23 @@ class Fixture:
         return True
 
 
+def forget_shape(document: dict) -> None:
+    """Drop ``document``'s compiled shape from the default loader's cache, so its next use compiles it again."""
+    from insignia.credentials.jsonld import canonize, fastpath
+
+    unsecured = {key: value for key, value in document.items() if key != "proof"}
+    canonize._state(default_loader()).shapes.discard(fastpath.shape_of(unsecured)[0])
+
+
+def fast_path_stats() -> dict[str, int]:
+    """Hits, misses, fallbacks and size of the default loader's cache of compiled shapes."""
+    from insignia.credentials.jsonld import canonize
+
+    cache = canonize._state(default_loader()).shapes
+    return {"entries": len(cache), "bytes": cache.bytes, "hits": cache.hits, "misses": cache.misses,
+            "fallbacks": cache.fallbacks}
+
+
 def describe_input(fixture: Fixture) -> dict[str, Any]:
     """Size of the benchmark credential: compact JSON bytes, quads, blank nodes, canonical N-Quads bytes."""
     document = fixture.credential(0)
@@ -423,6 +467,15 @@ def cross_check(fixture: Fixture) -> dict[str, Any]:
         result["same_nquads"] = canonize(document) == jsonld.normalize(document, fixture.pyld_options())
     except Exception as exc:  # report, do not stop the run
         result["same_nquads"] = f"failed: {exc}"
+    try:
+        from insignia.credentials.jsonld.canonize import reference_canonize
+
+        result["fast_equals_reference"] = all(
+            canonize(document) == reference_canonize(document)
+            for document in [*fixture.credentials[:4], *fixture.arbitrary[:4]]
+        )
+    except Exception as exc:  # report, do not stop the run
+        result["fast_equals_reference"] = f"failed: {exc}"
     try:
         ours = fixture.signed[0]["proof"]["proofValue"]
         result["same_proof_value"] = ours == fixture.pyld_sign(document)["proofValue"]
@@ -464,6 +517,7 @@ def floor_figures(fixture: Fixture, settings: Settings) -> list[Job]:
 def baseline_figures(fixture: Fixture, settings: Settings) -> list[Job]:
     """2. The baseline: eddsa-rdfc-2022 on pyld 3.3.0 alone (normalize ×2, SHA-256 ×2, Ed25519)."""
     assert fixture.pyld_verify(fixture.signed[0]), "the pyld-only path must accept our signature"
+    assert fixture.pyld_verify(fixture.arbitrary_signed[0]), "the pyld-only path must accept our signature"
     return [
         Job(
             Row("pyld_sign", "2 baseline", "eddsa-rdfc-2022 sign, pyld-only path"),
@@ -474,6 +528,16 @@ def baseline_figures(fixture: Fixture, settings: Settings) -> list[Job]:
             Row("pyld_verify", "2 baseline", "eddsa-rdfc-2022 verify, pyld-only path"),
             fixture.pyld_verify,
             fixture.signed,
+        ),
+        Job(
+            Row("pyld_sign_arbitrary", "2 baseline", "eddsa-rdfc-2022 sign, pyld-only path, arbitrary shapes"),
+            fixture.pyld_sign,
+            fixture.arbitrary,
+        ),
+        Job(
+            Row("pyld_verify_arbitrary", "2 baseline", "eddsa-rdfc-2022 verify, pyld-only path, arbitrary shapes"),
+            fixture.pyld_verify,
+            fixture.arbitrary_signed,
         ),
     ]
 
@@ -495,11 +559,59 @@ def ours_figures(fixture: Fixture, settings: Settings) -> list[Job]:
             if not outcome.verified:
                 raise AssertionError(outcome.message)
 
+    def reference(operation: Callable[[dict], object]) -> Callable[[dict], object]:
+        def run(document: dict) -> object:
+            fastpath.ENABLED = False
+            try:
+                return operation(document)
+            finally:
+                fastpath.ENABLED = True
+
+        return run
+
+    def cold(operation: Callable[[dict], object]) -> Callable[[dict], object]:
+        def run(document: dict) -> object:
+            try:
+                return operation(document)
+            finally:
+                forget_shape(document)  # the next use of this input is a shape never seen before again
+
+        return run
+
+    from insignia.credentials.jsonld import fastpath
+
     sign_row = Row("ours_sign", "3 ours", "eddsa-rdfc-2022 sign, create_proof", SIGN_TARGET, baseline="pyld_sign")
     verify_row = Row(
         "ours_verify", "3 ours", "eddsa-rdfc-2022 verify, verify_document", VERIFY_TARGET, baseline="pyld_verify"
     )
-    return [Job(sign_row, sign, fixture.credentials), Job(verify_row, verify, fixture.signed)]
+    return [
+        Job(sign_row, sign, fixture.credentials),
+        Job(verify_row, verify, fixture.signed),
+        Job(
+            Row("ours_sign_arbitrary", "3 ours", "sign, create_proof, arbitrary shapes (each shape new: compiled)",
+                ARBITRARY_TARGET, baseline="pyld_sign_arbitrary"),
+            cold(sign),
+            fixture.arbitrary,
+        ),
+        Job(
+            Row("ours_verify_arbitrary", "3 ours", "verify, verify_document, arbitrary shapes (each shape new)",
+                ARBITRARY_TARGET, baseline="pyld_verify_arbitrary"),
+            cold(verify),
+            fixture.arbitrary_signed,
+        ),
+        Job(
+            Row("ours_sign_reference", "3 ours", "sign, create_proof, reference path only (fast path off)",
+                baseline="pyld_sign"),
+            reference(sign),
+            fixture.credentials,
+        ),
+        Job(
+            Row("ours_verify_reference", "3 ours", "verify, verify_document, reference path only (fast path off)",
+                baseline="pyld_verify"),
+            reference(verify),
+            fixture.signed,
+        ),
+    ]
 
 
 def canonize_figures(fixture: Fixture, settings: Settings) -> list[Job]:
@@ -545,8 +657,14 @@ def canonize_figures(fixture: Fixture, settings: Settings) -> list[Job]:
         to_quads_job, rdfc_job = Job(to_quads_row), Job(rdfc_row)
     return [
         Job(
-            Row("ours_canonize", "4 canonize", "canonize(document), ours", baseline="pyld_normalize"),
+            Row("ours_canonize", "4 canonize", "canonize(document), ours (fast path)", baseline="pyld_normalize"),
             module.canonize,
+            documents,
+        ),
+        Job(
+            Row("ours_reference_canonize", "4 canonize", "reference_canonize(document), ours (pyld + RDFC-1.0)",
+                baseline="pyld_normalize"),
+            module.reference_canonize,
             documents,
         ),
         Job(Row("pyld_normalize", "4 canonize", "jsonld.normalize(document), pyld"), normalize, documents),

@@ -13,8 +13,13 @@ from insignia.notifications.services import notify_award_issued
 
 
 def award_issued(award: Award) -> None:
-    """Called once after a new award is committed (not for an idempotent repeat)."""
-    notify_award_issued(award)
+    """Called once after a new award is committed (not for an idempotent repeat).
+
+    A re-issue that an earner already holds (``reissue_award`` carries the claim over in the same transaction)
+    gets no claim email: the earner has it in their wallet and hears about it through their request.
+    """
+    if not Award.objects.filter(pk=award.pk, earner__isnull=False).exists():
+        notify_award_issued(award)
     emit("award.issued", award)
 
 

@@ -79,14 +79,15 @@ def award_state(award: Award, now: datetime | None = None) -> str:
 
 
 def wallet_awards(user: Any) -> list[Award]:
-    """Every native award in ``user``'s wallet, newest first."""
+    """Every native award in ``user``'s wallet, newest first; an award re-issued as a correction is shown once,
+    as its replacement (the replaced one stays reachable by its own link)."""
     query = Q(earner=user)
     by_identity = proofs.identity_filter(proofs.verified_identities(user))
     rows = Award.objects.select_related("badge", "issuer", "organisation")
     if by_identity is not None:
         query |= Q(earner__isnull=True) & by_identity
     found = []
-    for award in rows.filter(query).order_by("-issued_on", "-id"):
+    for award in rows.filter(query).filter(replaced_by__isnull=True).order_by("-issued_on", "-id"):
         if award.earner_id == user.pk or proofs.hash_matches(award):
             found.append(award)
     return found

@@ -86,6 +86,11 @@ def test_correction_request_and_reissue_replace_the_award(owner, earner, award,
     answer = [m for m in mail.outbox if m.to == ["ada@example.org"] and "re-issued" in m.subject]
     assert len(answer) == 1
     assert f"/wallet/awards/{new.public_id}" in answer[0].body
+    from insignia.backpack.queries import wallet_awards
+
+    assert wallet_awards(earner) == [new]  # the replaced award is not listed twice
+    # The earner already holds the re-issued award: no second claim email for it, just the answer above.
+    assert [m.subject for m in mail.outbox if m.to == ["ada@example.org"]] == [answer[0].subject]
 
 
 def test_evidence_request_reissue_appends_the_evidence(owner, earner, award) -> None:

@@ -1,8 +1,10 @@
 """The one place RDF canonicalisation happens: JSON-LD document → RDF quads → RDFC-1.0 N-Quads.
 
 ``to_quads`` runs pyld (expansion, then JSON-LD → RDF) with the caller's offline ``ContextLoader``;
-``canonize_quads`` runs our RDFC-1.0 (``rdfc``) and canonical serialiser (``rdf``). ``canonize`` is the
-two together; a faster path can later sit behind it without changing callers.
+``canonize_quads`` runs our RDFC-1.0 (``rdfc``) and canonical serialiser (``rdf``). Together they are
+the *reference path*. ``canonize`` (and ``canonical_digest``, its SHA-256) first tries the *fast path*
+(``fastpath``): a template of the canonical N-Quads compiled once per document shape by this same
+reference path, which gives the same bytes and hands anything it is not sure of back to the reference.
 
 **Safe mode** (the default). JSON-LD expansion silently drops a property its contexts do not define
 and resolves a relative ``type``/``id`` against a base IRI that differs between implementations, so the
@@ -26,6 +28,7 @@ then be used for another loader that refuses it. Each ``ContextLoader`` gets its
 from __future__ import annotations
 
 import contextvars
+import hashlib
 import re
 import threading
 import weakref
@@ -43,6 +46,7 @@ from insignia.credentials.errors import (
     ResourceLimitError,
     UndefinedTermError,
 )
+from insignia.credentials.jsonld import fastpath
 from insignia.credentials.jsonld.limits import DEFAULT_LIMITS, Limits, check_json, iter_json, json_path
 from insignia.credentials.jsonld.loader import ContextLoader, default_loader
 from insignia.credentials.jsonld.rdf import IRI, RDF_LANG_STRING, XSD_STRING, BlankNode, Literal, Quad, check_iri
@@ -205,6 +209,8 @@ class _LoaderState:
         self.loader = _StaticLoader(loader)
         self.resolved = _ResolvedContextCache()
         self.by_identity = _ResolvedContextCache()
+        #: Compiled document shapes (the fast path): only valid for this loader's contexts.
+        self.shapes = fastpath.ShapeCache()
 
 
 _states: weakref.WeakKeyDictionary[ContextLoader, _LoaderState] = weakref.WeakKeyDictionary()
@@ -352,6 +358,24 @@ def _check_iri_value(value: object, role: str, document: dict) -> None:
         raise _relative(value, _find_value(document, _unrelative(value), keys), role)
 
 
+def _mask_sentinels(expanded: object, nonce: str) -> object:
+    """A copy of the expanded document with every string holding a fast-path sentinel made harmless.
+
+    A sentinel stands for a value of the real document; it resolves as a relative ``@id`` or under the
+    vocabulary on purpose, so that the compiler can tell where it went. The safe-mode checks then judge
+    the rest of the document (its structure) as usual.
+    """
+    if isinstance(expanded, list):
+        return [_mask_sentinels(item, nonce) for item in expanded]
+    if isinstance(expanded, dict):
+        if "@value" in expanded:
+            return expanded
+        return {key: _mask_sentinels(value, nonce) for key, value in expanded.items()}
+    if isinstance(expanded, str) and nonce in expanded:
+        return "urn:insignia:sentinel"
+    return expanded
+
+
 def _check_expanded(expanded: object, document: dict) -> None:
     """Raise for the first sentinel or relative reference in pyld's expanded output."""
     stack = [expanded]
@@ -419,8 +443,11 @@ def _dropped_error(dropped: list[str | None], document: dict) -> UndefinedTermEr
 
 # --- JSON-LD → quads -----------------------------------------------------------------------------
 
+#: What pyld raises on input it cannot handle (an int too large for a float is an OverflowError).
+_PYLD_FAILURES = (jsonld.JsonLdError, RecursionError, TypeError, ValueError, KeyError, AttributeError, OverflowError)
 
-def _expand(document: dict, state: _LoaderState, safe: bool) -> list:
+
+def _expand(document: dict, state: _LoaderState, safe: bool, nonce: str | None = None) -> list:
     dropped: list[str | None] = []
     options: dict[str, Any] = {
         "documentLoader": state.loader,
@@ -435,12 +462,12 @@ def _expand(document: dict, state: _LoaderState, safe: bool) -> list:
     if safe:
         if dropped:
             raise _dropped_error(dropped, document)
-        _check_expanded(expanded, document)
+        _check_expanded(expanded if nonce is None else _mask_sentinels(expanded, nonce), document)
     return expanded
 
 
-def _check_node_map_work(expanded: list, limits: Limits) -> None:
-    """Refuse expanded input whose conversion to RDF would be quadratic beyond ``limits``.
+def _check_node_map_work(expanded: list, limits: Limits) -> int:
+    """Refuse expanded input whose conversion to RDF would be quadratic beyond ``limits``; return the work.
 
     pyld's node map checks each new value of a property against every value already there: k values
     of one property on one node (merged by ``@id`` across the document) cost k²/2 comparisons, about
@@ -471,6 +498,7 @@ def _check_node_map_work(expanded: list, limits: Limits) -> None:
             f"more than {limits.max_value_comparisons} value comparisons. No credential needs that many.",
             code="jsonld_work_exceeded",
         )
+    return work
 
 
 def _dataset(expanded: list, state: _LoaderState) -> dict:
@@ -553,11 +581,28 @@ def to_quads(
         dataset = _dataset(expanded, state)
     except CredentialError:
         raise
-    except (jsonld.JsonLdError, RecursionError, TypeError, ValueError, KeyError, AttributeError) as error:
+    except _PYLD_FAILURES as error:
         raise _translate(error) from error
     finally:
         _meter.reset(token)
     return _convert(dataset, limits)
+
+
+def _sentinel_quads(document: dict, state: _LoaderState, limits: Limits, nonce: str) -> tuple[list[Quad], int]:
+    """The reference path on a fast-path probe document: its quads and node-map work (for ``fastpath``)."""
+    check_json(document, limits)
+    token = _meter.set(_Meter(limits.max_context_terms))
+    try:
+        expanded = _expand(document, state, True, nonce)
+        work = _check_node_map_work(expanded, limits)
+        dataset = _dataset(expanded, state)
+    except CredentialError:
+        raise
+    except _PYLD_FAILURES as error:
+        raise _translate(error) from error
+    finally:
+        _meter.reset(token)
+    return _convert(dataset, limits), work
 
 
 def canonize_quads(quads: list[Quad], *, limits: Limits | None = None) -> str:
@@ -575,8 +620,51 @@ def canonize(
     safe: bool = True,
     limits: Limits | None = None,
 ) -> str:
-    """Canonical N-Quads (RDFC-1.0) of a JSON-LD document: what eddsa-rdfc-2022 hashes and signs."""
+    """Canonical N-Quads (RDFC-1.0) of a JSON-LD document: what eddsa-rdfc-2022 hashes and signs.
+
+    Safe mode tries the fast path first (same bytes; see ``fastpath``), then the reference path.
+    """
+    if safe and type(document) is dict:
+        result = fastpath.canonical(document, _state(loader or default_loader()), limits or DEFAULT_LIMITS)
+        if result is not None:
+            return result[0]
+    return reference_canonize(document, loader=loader, safe=safe, limits=limits)
+
+
+def canonical_digest(
+    document: dict,
+    *,
+    loader: ContextLoader | None = None,
+    safe: bool = True,
+    limits: Limits | None = None,
+) -> bytes:
+    """SHA-256 of the UTF-8 canonical N-Quads of ``document`` (what a Data Integrity proof hashes)."""
+    if safe and type(document) is dict:
+        result = fastpath.canonical(document, _state(loader or default_loader()), limits or DEFAULT_LIMITS)
+        if result is not None:
+            return hashlib.sha256(result[1]).digest()
+    text = reference_canonize(document, loader=loader, safe=safe, limits=limits)
+    return hashlib.sha256(text.encode("utf-8")).digest()
+
+
+def reference_canonize(
+    document: dict,
+    *,
+    loader: ContextLoader | None = None,
+    safe: bool = True,
+    limits: Limits | None = None,
+) -> str:
+    """``canonize`` by the reference path alone (pyld + our RDFC-1.0): what the fast path must equal."""
     return canonize_quads(to_quads(document, loader=loader, safe=safe, limits=limits), limits=limits)
 
 
-__all__ = ["RELATIVE_BASE", "UNDEFINED_VOCAB", "Limits", "canonize", "canonize_quads", "to_quads"]
+__all__ = [
+    "RELATIVE_BASE",
+    "UNDEFINED_VOCAB",
+    "Limits",
+    "canonical_digest",
+    "canonize",
+    "canonize_quads",
+    "reference_canonize",
+    "to_quads",
+]

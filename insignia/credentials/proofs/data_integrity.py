@@ -9,7 +9,6 @@ is injected: the caller passes a function that dereferences a verification metho
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from typing import Any, Protocol
 
 from insignia.credentials.encoding import multibase_decode, multibase_encode
 from insignia.credentials.errors import CredentialError, KeyFormatError, ProofError
-from insignia.credentials.jsonld.canonize import canonize
+from insignia.credentials.jsonld.canonize import canonical_digest
 from insignia.credentials.jsonld.loader import ContextLoader
 
 DATA_INTEGRITY_PROOF = "DataIntegrityProof"
@@ -81,9 +80,8 @@ def format_datetime(moment: datetime) -> str:
 
 
 def _hash_data(unsecured: dict, proof_config: dict, loader: ContextLoader | None) -> bytes:
-    proof_hash = hashlib.sha256(canonize(proof_config, loader=loader).encode("utf-8")).digest()
-    document_hash = hashlib.sha256(canonize(unsecured, loader=loader).encode("utf-8")).digest()
-    return proof_hash + document_hash
+    # canonical_digest is SHA-256 over the canonical N-Quads of ``canonize`` (fast path when it can)
+    return canonical_digest(proof_config, loader=loader) + canonical_digest(unsecured, loader=loader)
 
 
 def _contexts(value: Any) -> list:
