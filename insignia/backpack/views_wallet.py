@@ -50,6 +50,7 @@ def _tabs(current: str) -> dict[str, Any]:
     return {"wallet_tabs": [("badges", "Badges", reverse("backpack:wallet")),
                             ("collections", "Collections", reverse("backpack:collections")),
                             ("identities", "Identities", reverse("backpack:identities")),
+                            ("requests", "Requests", reverse("backpack:requests")),
                             ("portfolio", "Portfolio", reverse("backpack:profile")),
                             ("leave", "Export & delete", reverse("backpack:leave"))],
             "wallet_tab": current}
@@ -84,7 +85,10 @@ def _award_context(request: HttpRequest, award: Any, **extra: Any) -> dict[str, 
     public = reverse("awards:public", args=[award.public_id])
     downloads = [("Credential (OB 3.0 JSON)", reverse("awards:credential_json", args=[award.public_id])),
                  ("Credential (VC-JWT)", reverse("awards:credential_jwt", args=[award.public_id])),
-                 ("OB 2.0 assertion", reverse("awards:assertion", args=[award.public_id]))]
+                 ("OB 2.0 assertion", reverse("awards:assertion", args=[award.public_id])),
+                 ("PDF certificate (A4)", reverse("awards:certificate", args=[award.public_id]) + "?size=a4"),
+                 ("PDF certificate (US Letter)",
+                  reverse("awards:certificate", args=[award.public_id]) + "?size=letter")]
     if entry.image_url:
         downloads.insert(0, ("Baked PNG image", reverse("awards:baked_png", args=[award.public_id])))
         if award.badge.image_type == "image/svg+xml":
