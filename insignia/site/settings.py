@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from insignia.accounts.sso import oidc_apps, socialaccount_providers
+from insignia.accounts.sso import SAML_APP, oidc_apps, saml_apps, socialaccount_providers
 from insignia.site.config import DEV_KEK_FILE, DEV_SECRET_FILE, data_dir, env, env_bool, env_int, persistent_secret
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -143,10 +143,14 @@ ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key", "signup": "20/h/ip", 
 LOGIN_REDIRECT_URL = "/dashboard/"
 LOGIN_URL = "/accounts/login/"
 
-# Single sign-on: OpenID Connect providers from INSIGNIA_OIDC_* (see README and insignia/accounts/sso.py).
-# The apps live in settings (no database rows); with none configured no SSO button is shown.
+# Single sign-on: OpenID Connect providers from INSIGNIA_OIDC_*, SAML identity providers from INSIGNIA_SAML_*
+# (the `saml` extra; see README and insignia/accounts/sso.py). The apps live in settings (no database rows);
+# with none configured no SSO button is shown.
 INSTALLED_APPS += ["allauth.socialaccount", "allauth.socialaccount.providers.openid_connect"]
-SOCIALACCOUNT_PROVIDERS = socialaccount_providers(oidc_apps(os.environ, production=PRODUCTION))
+_SAML_APPS = saml_apps(os.environ, production=PRODUCTION, base_url=BASE_URL)  # refuses if the extra is missing
+if _SAML_APPS:
+    INSTALLED_APPS += [SAML_APP]
+SOCIALACCOUNT_PROVIDERS = socialaccount_providers(oidc_apps(os.environ, production=PRODUCTION), saml=_SAML_APPS)
 SOCIALACCOUNT_ADAPTER = "insignia.accounts.adapters.SocialAccountAdapter"
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # an IdP never signs in to an existing local account by email alone
 SOCIALACCOUNT_LOGIN_ON_GET = False  # starting a sign-in is a POST (CSRF-protected)
@@ -205,6 +209,14 @@ else:
 BROKER_URL = env("INSIGNIA_BROKER_URL")
 CELERY_BROKER_URL = BROKER_URL
 CELERY_TASK_ALWAYS_EAGER = False
+
+# Cache (verification verdicts, serialised credentials, the verifier's rate limit): each process's memory by
+# default; set INSIGNIA_CACHE_URL=redis://host:6379/1 to share one Redis cache between all server processes.
+CACHE_URL = env("INSIGNIA_CACHE_URL")
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL,
+                      "KEY_PREFIX": "insignia"} if CACHE_URL else
+          {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "insignia",
+           "OPTIONS": {"MAX_ENTRIES": env_int("INSIGNIA_CACHE_MAX_ENTRIES", 20_000)}}}
 
 # Uploads
 MAX_UPLOAD_BYTES = env_int("INSIGNIA_MAX_UPLOAD_BYTES", 2 * 1024 * 1024)
