@@ -13,9 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
-
 from insignia.badges.models import BadgeClass
+from insignia.core.public_urls import achievement_public_url
 from insignia.credentials.model import ob2, ob3
 from insignia.credentials.model.vc import credential_context
 from insignia.issuers.identity import issuer_did, ob2_issuer_url
@@ -23,21 +22,21 @@ from insignia.issuers.identity import issuer_did, ob2_issuer_url
 
 def achievement_url(badge: BadgeClass) -> str:
     """The Achievement's id: HTML for people, OB 3.0 JSON for machines."""
-    return f"{settings.BASE_URL}/a/{badge.public_id}"
+    return achievement_public_url(badge.public_id)
 
 
 def ob2_badgeclass_url(badge: BadgeClass) -> str:
-    return f"{achievement_url(badge)}/ob2"
+    return achievement_public_url(badge.public_id, "ob2")
 
 
 def image_url(badge: BadgeClass) -> str:
     """The image as stored (SVG or PNG)."""
-    return f"{achievement_url(badge)}/image"
+    return achievement_public_url(badge.public_id, "image")
 
 
 def image_png_url(badge: BadgeClass) -> str:
     """Always a PNG (the rendition of an SVG), for PNG baking and places that cannot show SVG."""
-    return f"{achievement_url(badge)}/image.png"
+    return achievement_public_url(badge.public_id, "image.png")
 
 
 def _criteria_parts(badge: BadgeClass) -> tuple[str | None, str | None]:

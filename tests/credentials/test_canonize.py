@@ -350,7 +350,8 @@ def test_non_json_values_are_refused() -> None:
 # --- hostile input ---------------------------------------------------------------------------
 
 
-def _quick(seconds: float = 3.0):
+def _quick(seconds: float = 30.0):
+    """A hang guard, not a speed test: the refusal itself is asserted by each test; generous for loaded CI."""
     class Timer:
         def __enter__(self) -> None:
             self.start = time.perf_counter()

