@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -89,6 +90,9 @@ class BadgeView:
     recipient_name: str | None = None
     valid_from: str | None = None
     valid_until: str | None = None
+    #: The same dates for people ("23 November 2026, 14:05 UTC"); the raw value stays in ``<time datetime>``.
+    valid_from_display: str | None = None
+    valid_until_display: str | None = None
     criteria: str | None = None
     criteria_url: str | None = None
     evidence: list[ItemView] = field(default_factory=list)
@@ -139,6 +143,22 @@ def _endorsements(items: list[Any]) -> list[ItemView]:
     return shown
 
 
+def readable_date(value: str | None) -> str | None:
+    """An ISO 8601 date-time as people read it, in UTC; the text as given when it is not one."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    day = f"{moment.day} {moment:%B %Y}"
+    if (moment.hour, moment.minute, moment.second) == (0, 0, 0):
+        return day
+    return f"{day}, {moment:%H:%M} UTC" if moment.tzinfo is not None else f"{day}, {moment:%H:%M}"
+
+
 def badge_view(result: VerificationResult) -> BadgeView:
     summary = result.report.summary
     source = summary.image
@@ -154,6 +174,8 @@ def badge_view(result: VerificationResult) -> BadgeView:
         recipient_name=text(summary.recipient_name, 300),
         valid_from=text(summary.valid_from, 60),
         valid_until=text(summary.valid_until, 60),
+        valid_from_display=readable_date(text(summary.valid_from, 60)),
+        valid_until_display=readable_date(text(summary.valid_until, 60)),
         criteria=text(summary.criteria, 5000),
         criteria_url=link(summary.criteria_url),
         evidence=_evidence(summary.evidence),
@@ -180,6 +202,11 @@ def check_views(result: VerificationResult) -> list[CheckView]:
 def page_context(result: VerificationResult) -> dict[str, Any]:
     verdict = result.verdict
     word, sentence = HEADLINES[verdict]
+    # Say why at once: the first check that failed (or could not be made) is the reason people need.
+    deciding = next((c for c in result.report.checks if (verdict == "invalid" and str(c.status) == "failed")
+                     or (verdict == "indeterminate" and str(c.status) == "not_checked" and c.blocking)), None)
+    if deciding is not None:
+        sentence = f"{sentence} {deciding.title}: {deciding.message}"
     return {
         "result": result,
         "verdict": verdict,
