@@ -20,7 +20,7 @@ from insignia.awards.evidence import EvidenceUpload, check_evidence_size
 from insignia.awards.models import Award
 from insignia.awards.schemas import AwardIn, AwardOut, AwardPage, ReasonIn, StatusFilter, award_data
 from insignia.core.errors import ServiceError
-from insignia.integrations.pagination import PageParams, paginate
+from insignia.integrations.pagination import LargePage, PageParams, paginate_large
 
 router = Router()
 
@@ -47,14 +47,23 @@ class AwardFilters(Schema):
     badge: str | None = Field(None, description="A badge id.")
     status: StatusFilter | None = None
     recipient: str | None = Field(None, description="The recipient's identity (exact, case-insensitive).")
+    after: str | None = Field(None, max_length=50, description="A position from `next`: the page starts right "
+                                                               "after it (then `offset` is informative only).")
 
 
-@router.get("", response=AwardPage, summary="List awards")
+class AwardListPage(AwardPage, LargePage):
+    pass
+
+
+@router.get("", response=AwardListPage, summary="List awards",
+            description=f"Newest first. `count` is exact up to {queries.COUNT_LIMIT:,} matches; above that it is "
+                        f"{queries.COUNT_LIMIT:,} with `count_exact` false (follow `next` to the end).")
 def list_awards(request: HttpRequest, page: Query[PageParams], filters: Query[AwardFilters]) -> dict[str, Any]:
     queryset = queries.awards_for(request.auth, status=filters.status or "", badge=filters.badge or "")
     if filters.recipient:
         queryset = queryset.filter(recipient_identity__iexact=filters.recipient.strip())
-    return paginate(request, queryset, page, award_data)
+    return paginate_large(request, queryset, page, award_data, count_limit=queries.COUNT_LIMIT, keyset="issued_on",
+                          after=filters.after)
 
 
 @router.post("", response={200: AwardOut, 201: AwardOut}, summary="Issue an award (scope: issue)",

@@ -12,11 +12,22 @@ Who calls what:
 * the verifier (``/verify`` page and ``POST /api/v1/verify``) calls :func:`record_verification` with the id of
   the credential it checked: if it is one of our awards, a ``verify`` is counted. The public page's own live
   check does not count.
+
+Under load a write per page view is the bottleneck, so the production server (gunicorn, see
+``insignia.site.gunicorn_config``) turns on buffering with :func:`enable_buffering`: increments are summed in
+memory per process and written by :func:`flush` as one ``count = count + n`` upsert per (award, kind,
+channel, day), every ``INSIGNIA_ENGAGEMENT_FLUSH_SECONDS`` (default 5) or ``INSIGNIA_ENGAGEMENT_FLUSH_EVERY``
+increments (default 500), and when the worker exits. Counts are exact once flushed; the readers here flush
+this process's buffer first. Without buffering (tests, management commands) every call writes at once.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import threading
+import time
+from collections import Counter
 from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
@@ -29,6 +40,7 @@ from django.utils import timezone
 
 from insignia.awards.models import Award, EngagementCount, EngagementKind
 from insignia.core.models import Organisation
+from insignia.site.config import env_int
 
 logger = logging.getLogger(__name__)
 
@@ -40,26 +52,177 @@ def _day(now: datetime | None) -> date:
     return timezone.localdate(now or timezone.now())
 
 
-def record_engagement(award: Award | int, kind: str, channel: str = "", now: datetime | None = None) -> None:
-    """Add one to today's count of ``kind`` (``view``, ``share``, ``download``, ``embed``, ``verify``) for an award.
+BufferKey = tuple[int, str, str, date]
 
-    Never raises for a database hiccup: a lost count must not break the page that is being served.
+
+class _Buffer:
+    """Increments not yet written, summed per (award id, kind, channel, day); one per process, thread-safe."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.flush_lock = threading.Lock()
+        self.pending: Counter[BufferKey] = Counter()
+        self.size = 0
+        self.enabled = False
+        self.flush_every = 20_000
+        self.flush_seconds = 5.0
+        self.last_flush = time.monotonic()
+        self.timer: threading.Thread | None = None
+        self.stop = threading.Event()
+
+
+_buffer = _Buffer()
+
+
+def enable_buffering(*, flush_every: int | None = None, flush_seconds: float | None = None,
+                     background: bool = True) -> None:
+    """Sum increments in memory and write them in batches (the production server calls this per worker).
+
+    ``background`` starts a daemon thread that flushes every ``flush_seconds`` even when no request comes.
     """
+    _buffer.flush_every = max(1, flush_every if flush_every is not None else
+                              env_int("INSIGNIA_ENGAGEMENT_FLUSH_EVERY", 20_000))
+    _buffer.flush_seconds = max(0.1, flush_seconds if flush_seconds is not None else
+                                float(env_int("INSIGNIA_ENGAGEMENT_FLUSH_SECONDS", 5)))
+    _buffer.enabled = True
+    _buffer.last_flush = time.monotonic()
+    if background and (_buffer.timer is None or not _buffer.timer.is_alive()):
+        _buffer.stop.clear()
+        _buffer.timer = threading.Thread(target=_flush_periodically, name="engagement-flush", daemon=True)
+        _buffer.timer.start()
+
+
+def disable_buffering() -> None:
+    """Write every increment at once again, after flushing what is buffered (tests; worker exit)."""
+    _buffer.enabled = False
+    _buffer.stop.set()
+    flush()
+
+
+def buffering() -> bool:
+    return _buffer.enabled
+
+
+def pending() -> dict[BufferKey, int]:
+    """What is buffered and not yet written (for tests and diagnostics)."""
+    with _buffer.lock:
+        return dict(_buffer.pending)
+
+
+def _flush_periodically() -> None:
+    from django.db import close_old_connections, connection
+
+    while not _buffer.stop.wait(_buffer.flush_seconds):
+        try:
+            close_old_connections()
+            flush()
+        except Exception:  # the thread must live on; the counts stay buffered for the next try
+            logger.warning("Engagement flush failed", exc_info=True)
+    connection.close()
+
+
+def _write(key: BufferKey, count: int) -> None:
+    """Add ``count`` to one (award, kind, channel, day) row, creating it on a miss (SQLite and PostgreSQL)."""
+    award_id, kind, channel, day = key
+    match: dict[str, Any] = {"award_id": award_id, "kind": kind, "channel": channel, "day": day}
+    if EngagementCount.objects.filter(**match).update(count=F("count") + count):
+        return
+    try:
+        with transaction.atomic():
+            EngagementCount.objects.create(**match, count=count)
+    except IntegrityError:  # another process created the row between our update and insert
+        EngagementCount.objects.filter(**match).update(count=F("count") + count)
+
+
+_upsert_sql: str | None = None
+
+
+def _upsert() -> str:
+    """``INSERT … ON CONFLICT … DO UPDATE SET count = count + excluded.count`` (SQLite ≥ 3.24 and PostgreSQL)."""
+    global _upsert_sql
+    if _upsert_sql is None:
+        from django.db import connection
+
+        q = connection.ops.quote_name
+        table, count = q(EngagementCount._meta.db_table), q("count")
+        columns = ", ".join(q(name) for name in ("award_id", "kind", "channel", "day", "count"))
+        _upsert_sql = (f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s, %s) "  # noqa: S608 (our names)
+                       f"ON CONFLICT ({q('award_id')}, {q('kind')}, {q('channel')}, {q('day')}) "
+                       f"DO UPDATE SET {count} = {table}.{count} + excluded.{count}")
+    return _upsert_sql
+
+
+def flush() -> int:
+    """Write every buffered increment (one upsert per row, one transaction); returns how many were written.
+
+    On a database error the increments go back into the buffer for the next flush; nothing is lost or doubled.
+    Rows of awards deleted meanwhile are dropped.
+    """
+    from django.db import connection
+
+    with _buffer.flush_lock:
+        with _buffer.lock:
+            batch, _buffer.pending = _buffer.pending, Counter()
+            _buffer.size = 0
+            _buffer.last_flush = time.monotonic()
+        if not batch:
+            return 0
+        existing = set(Award.objects.filter(pk__in={key[0] for key in batch}).values_list("pk", flat=True))
+        for key in [key for key in batch if key[0] not in existing]:  # deleted since it was counted
+            del batch[key]
+        keys = sorted(batch, key=lambda k: (k[0], k[1], k[2], k[3].toordinal()))
+        try:
+            try:
+                with transaction.atomic(), connection.cursor() as cursor:
+                    cursor.executemany(_upsert(), [(*key[:3], key[3].isoformat(), batch[key]) for key in keys])
+            except IntegrityError:  # an award was deleted since it was counted: write row by row, skip it
+                for key in keys:
+                    try:
+                        with transaction.atomic():
+                            _write(key, batch[key])
+                    except IntegrityError:
+                        batch[key] = 0
+        except DatabaseError:
+            logger.warning("Could not write %d engagement counts; kept for the next flush", len(batch),
+                           exc_info=True)
+            with _buffer.lock:
+                _buffer.pending.update(batch)
+                _buffer.size += sum(batch.values())
+            return 0
+        return sum(batch.values())
+
+
+def _key(award: Award | int, kind: str, channel: str, now: datetime | None) -> BufferKey:
     if kind not in KINDS:
         raise ValueError(f"Unknown engagement kind {kind!r}; use one of {', '.join(KINDS)}.")
     award_id = award if isinstance(award, int) else award.pk
-    key: dict[str, Any] = {"award_id": award_id, "kind": kind, "channel": channel[:MAX_CHANNEL], "day": _day(now)}
+    return (award_id, str(kind), channel[:MAX_CHANNEL], _day(now))
+
+
+def record_engagement(award: Award | int, kind: str, channel: str = "", now: datetime | None = None) -> None:
+    """Add one to today's count of ``kind`` (``view``, ``share``, ``download``, ``embed``, ``verify``) for an award.
+
+    Buffered in memory when :func:`enable_buffering` is on (written by :func:`flush`), else written at once.
+    Never raises for a database hiccup: a lost count must not break the page that is being served.
+    """
+    key = _key(award, kind, channel, now)
+    if _buffer.enabled:
+        with _buffer.lock:
+            _buffer.pending[key] += 1
+            _buffer.size += 1
+            # The background thread flushes on time; a request flushes only a buffer grown past ``flush_every``
+            # (or on time when there is no thread), so requests rarely pay for a write.
+            due = _buffer.size >= _buffer.flush_every or (
+                (_buffer.timer is None or not _buffer.timer.is_alive())
+                and time.monotonic() - _buffer.last_flush >= _buffer.flush_seconds)
+        if due:
+            flush()
+        return
     try:
         with transaction.atomic():
-            if EngagementCount.objects.filter(**key).update(count=F("count") + 1):
-                return
-            try:
-                with transaction.atomic():
-                    EngagementCount.objects.create(**key, count=1)
-            except IntegrityError:  # another request created today's row between our update and insert
-                EngagementCount.objects.filter(**key).update(count=F("count") + 1)
+            _write(key, 1)
     except DatabaseError:
-        logger.warning("Could not count %s for award %s", kind, award_id, exc_info=True)
+        logger.warning("Could not count %s for award %s", kind, key[0], exc_info=True)
 
 
 def record_verification(credential_id: str, *, channel: str = "", now: datetime | None = None) -> bool:
@@ -70,9 +233,16 @@ def record_verification(credential_id: str, *, channel: str = "", now: datetime 
     """
     if not credential_id or not credential_id.startswith(f"{settings.BASE_URL}/c/"):
         return False
-    award_id = Award.objects.filter(credential_id=credential_id).values_list("pk", flat=True).first()
+    from django.core.cache import cache
+
+    digest = hashlib.blake2b(credential_id.encode("utf-8"), digest_size=16).hexdigest()
+    key = f"insignia:award-by-credential:v1:{digest}"
+    award_id = cache.get(key)  # an award's credential id never changes; a deleted award's counts are dropped
     if award_id is None:
-        return False
+        award_id = Award.objects.filter(credential_id=credential_id).values_list("pk", flat=True).first()
+        if award_id is None:
+            return False
+        cache.set(key, award_id, 300)
     record_engagement(award_id, EngagementKind.VERIFY, channel, now=now)
     return True
 
@@ -88,6 +258,8 @@ def counts_for_awards(award_ids: Iterable[int]) -> dict[int, dict[str, int]]:
     """
     ids = list(dict.fromkeys(award_ids))
     result = {award_id: _empty() for award_id in ids}
+    if _buffer.size:
+        flush()
     if not ids:
         return result
     rows = (EngagementCount.objects.filter(award_id__in=ids).values("award_id", "kind")
@@ -103,20 +275,24 @@ def counts_for_award(award: Award) -> dict[str, int]:
 
 def share_channels_for_award(award: Award) -> dict[str, int]:
     """Share clicks per channel (``linkedin``, ``x``, …) for one award, most used first."""
+    if _buffer.size:
+        flush()
     rows = (EngagementCount.objects.filter(award=award, kind=EngagementKind.SHARE).values("channel")
             .annotate(total=Sum("count")).order_by("-total", "channel"))
     return {row["channel"]: int(row["total"] or 0) for row in rows}
 
 
 def counts_for_organisation(organisation: Organisation, *, since: date | None = None) -> dict[str, int]:
-    """Totals per kind over all the organisation's awards (optionally from ``since`` on), in one query."""
-    counts = EngagementCount.objects.filter(award__organisation=organisation)
-    if since is not None:
-        counts = counts.filter(day__gte=since)
-    result = _empty()
-    for row in counts.values("kind").annotate(total=Sum("count")).order_by():
-        result[row["kind"]] = int(row["total"] or 0)
-    return result
+    """Totals per kind over all the organisation's awards (optionally from ``since`` on).
+
+    Closed days come from the per-organisation daily totals, open days (today, yesterday) from the per-award
+    rows: a few rows per day, however many awards there are (``insignia.awards.rollup``).
+    """
+    from insignia.awards.rollup import organisation_totals
+
+    if _buffer.size:
+        flush()
+    return organisation_totals(organisation, since=since)
 
 
 def is_visitor_request(request: HttpRequest) -> bool:
@@ -130,10 +306,15 @@ def is_visitor_request(request: HttpRequest) -> bool:
 
 __all__ = [
     "KINDS",
+    "buffering",
     "counts_for_award",
     "counts_for_awards",
     "counts_for_organisation",
+    "disable_buffering",
+    "enable_buffering",
+    "flush",
     "is_visitor_request",
+    "pending",
     "record_engagement",
     "record_verification",
     "share_channels_for_award",

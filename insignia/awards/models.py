@@ -119,8 +119,10 @@ class Award(models.Model):
     class Meta:
         ordering = ["-issued_on", "-id"]
         indexes = [
-            models.Index(fields=["organisation", "-issued_on"]),
-            models.Index(fields=["organisation", "status"]),
+            # The award list (newest first, by page or by id range), the dashboard's "awarded this month".
+            models.Index(fields=["organisation", "-issued_on", "-id"], name="award_org_issued"),
+            # The list filtered by status, and the dashboard's revoked count.
+            models.Index(fields=["organisation", "status", "-issued_on", "-id"], name="award_org_status_issued"),
             models.Index(fields=["badge", "-issued_on"]),
             models.Index(fields=["earner", "-issued_on"]),
             models.Index(fields=["recipient_kind", "recipient_identity"]),
@@ -182,3 +184,32 @@ class EngagementCount(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["award", "kind", "channel", "day"], name="one_engagement_row_per_day"),
         ]
+        # Rolling one day up into ``EngagementDaily`` reads that day's rows only.
+        indexes = [models.Index(fields=["day"], name="engagement_day")]
+
+
+class EngagementDaily(models.Model):
+    """Per-organisation totals of one kind on one closed day, rolled up from ``EngagementCount``.
+
+    Organisation totals (the analytics counts) read these few rows instead of summing every award's
+    rows; see ``insignia.awards.rollup``.
+    """
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    kind = models.CharField(max_length=16, choices=EngagementKind.choices)
+    count = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "day", "kind"], name="one_daily_total_per_kind"),
+        ]
+
+
+class EngagementRolledDay(models.Model):
+    """A day whose ``EngagementCount`` rows are rolled up into ``EngagementDaily`` (one row per day)."""
+
+    day = models.DateField(unique=True)
+    rolled_at = models.DateTimeField()
+    #: Rolled after the day closed: final. Open days (today, yesterday) are rolled again when stale.
+    closed = models.BooleanField(default=False)

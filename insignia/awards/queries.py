@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
 from insignia.awards.models import Award, AwardStatus, EvidenceFile, StatusList
 from insignia.core.errors import NotFound
 from insignia.core.tenancy import Actor, get_scoped, scoped
+from insignia.integrations.pagination import keyset_cursor, parse_cursor, rows_after, rows_before
 from insignia.issuers.models import Issuer
 
 #: Filter values of the award list: the stored states, plus "expired" (derived from the expiry date).
 STATUS_FILTERS = ("active", "suspended", "revoked", "expired")
+#: Lists count matches exactly up to this many; above it they say "more than 10,000" (counting a million rows
+#: is the slowest part of a page, and nobody reads page 40,000 anyway).
+COUNT_LIMIT = 10_000
+#: A recipient search counts fewer: each match is a row read past the index, and "more than 1,000 match" already
+#: says "narrow it down".
+SEARCH_COUNT_LIMIT = 1_000
+#: Count limits up to this read the matching ids in one go (count and page from one query).
+IDS_AT_ONCE = 2_000
+#: Columns a list never shows: the signed credential and its cached derived forms (kilobytes per row).
+HEAVY_COLUMNS = ("credential", "jwt", "ob2_signed")
 
 
 def awards_for(
@@ -22,7 +36,7 @@ def awards_for(
     """The organisation's awards, newest first, optionally by recipient text, status and badge public id."""
     actor.require("view")
     now = now or timezone.now()
-    awards = scoped(Award.objects.select_related("badge", "issuer"), actor)
+    awards = scoped(Award.objects.select_related("badge", "issuer").defer(*HEAVY_COLUMNS), actor)
     text = search.strip()
     if text:
         awards = awards.filter(Q(recipient_identity__icontains=text) | Q(recipient_name__icontains=text))
@@ -35,6 +49,150 @@ def awards_for(
     if badge:
         awards = awards.filter(badge__public_id=badge)
     return awards.order_by("-issued_on", "-id")
+
+
+def bounded_count(queryset: QuerySet[Any], limit: int | None = None) -> int | None:
+    """How many rows match, counting at most ``limit + 1`` of them; None when there are more than ``limit``."""
+    limit = COUNT_LIMIT if limit is None else limit
+    found = queryset.order_by().values("pk")[: limit + 1].count()
+    return None if found > limit else found
+
+
+@dataclass
+class ListPage:
+    """One page of a long list, shaped like Django's ``Page`` where it can be.
+
+    ``count`` is None when more than :data:`COUNT_LIMIT` rows match (then the number of pages is unknown too).
+    """
+
+    object_list: list[Any]
+    number: int
+    per_page: int
+    count: int | None
+    has_next: bool
+    count_limit: int = COUNT_LIMIT
+    #: Keyset cursors of the first and last rows (lists with a keyset): the Previous and Next links carry them.
+    previous_cursor: str = ""
+    next_cursor: str = ""
+
+    @property
+    def count_limit_label(self) -> str:
+        return f"{self.count_limit:,}"
+
+    @property
+    def num_pages(self) -> int | None:
+        return None if self.count is None else max(1, math.ceil(self.count / self.per_page))
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_other_pages(self) -> bool:
+        return self.has_previous or self.has_next
+
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+    def start_index(self) -> int:
+        return (self.number - 1) * self.per_page + 1 if self.object_list else 0
+
+    def end_index(self) -> int:
+        return (self.number - 1) * self.per_page + len(self.object_list)
+
+
+def _page_number(value: Any) -> int | None:
+    """A page number from the query string; None for "last"; 1 for anything unreadable."""
+    if value == "last":
+        return None
+    try:
+        return max(1, int(value))
+    except (TypeError, ValueError):
+        return 1
+
+
+def page_of(queryset: QuerySet[Any], page: Any, per_page: int, *, count_limit: int | None = None,
+            keyset: str | None = None, after: str | None = None, before: str | None = None) -> ListPage:
+    """One page of an ordered queryset in a fixed number of queries, whatever the page size or depth.
+
+    1. a bounded count (exact up to ``count_limit``); 2. the page's ids only (an index-only scan for the award
+    list's order, so even page 20,000 does not read 500,000 rows); 3. those rows with their related objects.
+    ``page`` may be "last": the count is then made exact, and pages past the middle are read from the far end
+    in reverse order. A page past the end shows the last page (as Django's ``Paginator.get_page`` does).
+
+    With ``keyset`` (the moment field of a ``(-field, -pk)`` ordering) the page carries cursors, and ``after``
+    or ``before`` (from its Next and Previous links) read the neighbouring page from where this one ends, as
+    cheap at page 20,000 as at page 2; ``page`` then only numbers it.
+    """
+    count_limit = COUNT_LIMIT if count_limit is None else count_limit
+    position = parse_cursor(after or before) if keyset else None
+    known: list[Any] | None = None
+    if count_limit <= IDS_AT_ONCE and position is None:
+        # A small limit (a search): the ids up to it in one query give both the count and the page.
+        known = list(queryset.values_list("pk", flat=True)[: count_limit + 1])
+        count = len(known) if len(known) <= count_limit else None
+    else:
+        count = bounded_count(queryset, count_limit)
+    if position is not None and keyset:
+        number = max(1, _page_number(page) or 1)
+        if after:
+            rows = list(rows_after(queryset, keyset, position)[: per_page + 1])
+            has_next = len(rows) > per_page
+            rows = rows[:per_page]
+        else:
+            rows = list(rows_before(queryset, keyset, position)[: per_page + 1])
+            if len(rows) <= per_page:
+                number = 1  # nothing before these: this is the first page
+            rows = list(reversed(rows[:per_page]))
+            has_next = True
+        if rows:
+            return _with_cursors(ListPage(object_list=rows, number=number, per_page=per_page, count=count,
+                                          has_next=has_next, count_limit=count_limit), keyset)
+    found = _page_by_number(queryset, page, per_page, count, count_limit, known if count is not None else None)
+    return _with_cursors(found, keyset) if keyset else found
+
+
+def _with_cursors(found: ListPage, keyset: str) -> ListPage:
+    if found.object_list:
+        found.previous_cursor = keyset_cursor(found.object_list[0], keyset)
+        found.next_cursor = keyset_cursor(found.object_list[-1], keyset)
+    return found
+
+
+def _page_by_number(queryset: QuerySet[Any], page: Any, per_page: int, count: int | None,
+                    count_limit: int, every_id: list[Any] | None = None) -> ListPage:
+    number = _page_number(page)
+    if number is None and count is None:
+        count = queryset.order_by().count()
+    if count is not None:
+        last = max(1, math.ceil(count / per_page))
+        number = last if number is None else min(number, last)
+    assert number is not None
+    offset = (number - 1) * per_page
+    if every_id is not None:  # every matching id is already known, in order
+        ids = every_id[offset: offset + per_page]
+        has_next = offset + per_page < len(every_id)
+    elif count is not None and offset > count // 2 and queryset.query.order_by:
+        # Past the middle: read from the other end (the same index, backwards) instead of skipping most rows.
+        size = min(per_page, count - offset)
+        from_end = count - offset - size
+        ids = list(reversed(queryset.reverse().values_list("pk", flat=True)[from_end: from_end + size]))
+        has_next = offset + size < count
+    else:
+        ids = list(queryset.values_list("pk", flat=True)[offset: offset + per_page + 1])
+        has_next = len(ids) > per_page
+        ids = ids[:per_page]
+        if not ids and number > 1:  # past the end of an uncounted list
+            return _page_by_number(queryset, "last", per_page, queryset.order_by().count(), count_limit)
+    rows: list[Model] = []
+    if ids:
+        by_id = {row.pk: row for row in queryset.filter(pk__in=ids).order_by()}
+        rows = [by_id[pk] for pk in ids if pk in by_id]
+    return ListPage(object_list=rows, number=number, per_page=per_page, count=count, has_next=has_next,
+                    count_limit=count_limit)
 
 
 def get_award(actor: Actor, public_id: str) -> Award:

@@ -12,7 +12,7 @@ import contextlib
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,15 +26,16 @@ from django.utils import timezone
 from insignia.awards import credentials as documents
 from insignia.awards import events, statuslists
 from insignia.awards.evidence import CheckedEvidence, EvidenceUpload, check_upload
-from insignia.awards.models import Award, AwardStatus, EvidenceFile, RecipientKind, StatusPurpose
+from insignia.awards.models import Award, AwardStatus, EvidenceFile, RecipientKind, StatusList, StatusPurpose
 from insignia.badges.models import BadgeClass, BadgeStatus
 from insignia.badges.services import expiry_for, require_awardable
 from insignia.core import audit
 from insignia.core.errors import Conflict, ServiceError
 from insignia.core.ids import new_public_id
 from insignia.core.tenancy import Actor, get_scoped
-from insignia.credentials import CredentialError
+from insignia.credentials import CredentialError, Signer, sign_credential
 from insignia.credentials.model.identity import hash_identity, new_salt, normalise_phone
+from insignia.issuers.models import Issuer
 
 #: How far in the future an award date may be (clock differences between machines).
 FUTURE_SKEW = timedelta(minutes=5)
@@ -158,7 +159,9 @@ def _fingerprint(**request: Any) -> str:
 def _repeat(actor: Actor, idempotency_key: str, fingerprint: str) -> Award | None:
     if not idempotency_key:
         return None
-    existing = Award.objects.filter(organisation=actor.organisation, idempotency_key=idempotency_key).first()
+    # ``exclude`` repeats the partial unique index's condition, so SQLite uses that index (not an org-wide scan).
+    existing = (Award.objects.filter(organisation=actor.organisation, idempotency_key=idempotency_key)
+                .exclude(idempotency_key="").order_by().first())
     if existing is not None and existing.request_fingerprint != fingerprint:
         raise Conflict("This idempotency key was already used for a different award; use a new key.",
                        code="idempotency_key_reused")
@@ -271,6 +274,26 @@ def _store_file(actor: Actor, award: Award, upload: CheckedEvidence, public_id: 
     row.save()
 
 
+def signed_credential(*, public_id: str, issuer: Issuer, badge: BadgeClass, kind: str, identity: str, salt: str,
+                      evidence: list[dict[str, str]], narrative: str, awarded: datetime, expires: datetime | None,
+                      revocation_list: StatusList, revocation_index: int, signer: Signer | None = None,
+                      build: Callable[..., dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The signed OB 3.0 credential of a new award; ``issue_award`` and the batch path both make it here.
+
+    ``signer`` (the issuer's active Ed25519 signer) may be passed by callers signing many at once; ``build``
+    stands in for ``documents.build_credential`` with the same arguments and result (the batch path's stencil).
+    """
+    try:
+        unsigned = (build or documents.build_credential)(
+            public_id=public_id, issuer=issuer, badge=badge, recipient_kind=kind, recipient_identity=identity,
+            salt=salt, evidence=evidence, narrative=narrative, issued_on=awarded, expires_on=expires,
+            credential_status=statuslists.entry_for(revocation_list, revocation_index),
+        )
+        return sign_credential(unsigned, signer) if signer is not None else documents.sign(unsigned, issuer)
+    except CredentialError as exc:
+        raise ServiceError(f"The credential could not be made: {exc.message}", code="credential_invalid") from exc
+
+
 @transaction.atomic
 def _store(actor: Actor, badge: BadgeClass, *, kind: str, identity: str, name: str, evidence: list[dict[str, str]],
            narrative: str, awarded: datetime, expires: datetime | None, key: str, fingerprint: str,
@@ -284,14 +307,10 @@ def _store(actor: Actor, badge: BadgeClass, *, kind: str, identity: str, name: s
     evidence = [*evidence, *(EvidenceItem(url=documents.evidence_file_url(public_id, file_id), name=upload.filename,
                                           description=f"sha256:{upload.sha256}").to_json()
                              for upload, file_id in zip(uploads, file_ids, strict=True))]
-    try:
-        credential = documents.sign(documents.build_credential(
-            public_id=public_id, issuer=issuer, badge=badge, recipient_kind=kind, recipient_identity=identity,
-            salt=salt, evidence=evidence, narrative=narrative, issued_on=awarded, expires_on=expires,
-            credential_status=statuslists.entry_for(revocation_list, revocation_index),
-        ), issuer)
-    except CredentialError as exc:
-        raise ServiceError(f"The credential could not be made: {exc.message}", code="credential_invalid") from exc
+    credential = signed_credential(public_id=public_id, issuer=issuer, badge=badge, kind=kind, identity=identity,
+                                   salt=salt, evidence=evidence, narrative=narrative, awarded=awarded,
+                                   expires=expires, revocation_list=revocation_list,
+                                   revocation_index=revocation_index)
     award = Award.objects.create(
         organisation=actor.organisation, badge=badge, issuer=issuer, public_id=public_id, recipient_kind=kind,
         recipient_identity=identity, recipient_salt=salt, recipient_hash=hash_identity(identity, salt),

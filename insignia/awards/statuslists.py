@@ -16,6 +16,7 @@ request.
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import Any
 
@@ -46,8 +47,12 @@ def list_url(status_list: StatusList) -> str:
 
 
 def entry_for(status_list: StatusList, index: int) -> dict[str, Any]:
-    """The ``credentialStatus`` entry for bit ``index`` of ``status_list``."""
-    return status_entry(list_url=list_url(status_list), index=index, purpose=status_list.purpose)  # type: ignore[arg-type]
+    """The ``credentialStatus`` entry for bit ``index`` of ``status_list``.
+
+    ``str()``: a list created in this request holds the ``StatusPurpose`` member, and a str subclass in the
+    credential sends the kernel's canonicalisation down its slow reference path.
+    """
+    return status_entry(list_url=list_url(status_list), index=index, purpose=str(status_list.purpose))  # type: ignore[arg-type]
 
 
 def _index_field(purpose: str) -> tuple[str, str]:
@@ -102,6 +107,71 @@ def allocate(issuer: Issuer, purpose: str) -> tuple[StatusList, int]:
     status_list.allocated += 1
     status_list.save(update_fields=["allocated", "updated_at"])
     return status_list, index
+
+
+#: Most candidates checked in one ``IN (…)`` query when reserving many entries (SQLite's parameter limit).
+_PROBE_BATCH = 5_000
+#: Above this fill ratio reserving many entries reads every used index instead of probing.
+_BATCH_PROBE_RATIO = 0.9
+
+
+def _pick_indices(status_list: StatusList, purpose: str, count: int) -> list[int]:
+    """``count`` distinct random free indices of ``status_list``, in random order (one query per round).
+
+    Draws random candidates (more the fuller the list), asks the database which are taken, keeps the free
+    ones in draw order; a list more than 90% full (or an unlucky draw) falls back to reading every used index.
+    """
+    list_field, index_field = _index_field(purpose)
+    taken = Award.objects.filter(**{list_field: status_list}).order_by()
+    size = status_list.size
+    chosen: list[int] = []
+    picked: set[int] = set()
+    for _ in range(4):
+        need = count - len(chosen)
+        if need <= 0 or (status_list.allocated + len(chosen)) >= size * _BATCH_PROBE_RATIO:
+            break
+        free_ratio = 1 - (status_list.allocated + len(chosen)) / size
+        want = min(int(need / free_ratio * 1.2) + 16, _PROBE_BATCH, size - len(chosen))
+        candidates: list[int] = []
+        seen: set[int] = set(picked)
+        while len(candidates) < want:
+            candidate = secrets.randbelow(size)
+            if candidate not in seen:
+                seen.add(candidate)
+                candidates.append(candidate)
+        used = set(taken.filter(**{f"{index_field}__in": candidates}).values_list(index_field, flat=True))
+        for candidate in candidates:
+            if candidate not in used and len(chosen) < count:
+                chosen.append(candidate)
+                picked.add(candidate)
+    need = count - len(chosen)
+    if need > 0:
+        used = set(taken.values_list(index_field, flat=True)) | picked
+        free = [index for index in range(size) if index not in used]
+        if len(free) < need:
+            raise RuntimeError("status list allocation ran out of free entries")  # ``allocated`` is out of step
+        chosen.extend(secrets.SystemRandom().sample(free, need))
+    return chosen
+
+
+def allocate_many(issuer: Issuer, purpose: str, count: int) -> list[tuple[StatusList, int]]:
+    """Reserve ``count`` random free entries of ``issuer``'s open ``purpose`` lists: ``[(list, index), …]``.
+
+    The batch form of ``allocate``: same locks (issuer, then each list once), same randomness, a new list
+    when one fills up. Must run inside the transaction that stores the awards.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("allocate_many() must run inside the transaction that stores the awards")
+    _lock_issuer(issuer)
+    out: list[tuple[StatusList, int]] = []
+    while len(out) < count:
+        status_list = _open_list(issuer, purpose)
+        take = min(count - len(out), status_list.size - status_list.allocated)
+        indices = _pick_indices(status_list, purpose, take)
+        status_list.allocated += take
+        status_list.save(update_fields=["allocated", "updated_at"])
+        out.extend((status_list, index) for index in indices)
+    return out
 
 
 @transaction.atomic

@@ -7,17 +7,21 @@ call a query or service, and render; the rules live in ``services``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any, ClassVar, Literal
 from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.paginator import Paginator
+from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -29,13 +33,14 @@ from insignia.awards.forms import AwardFilterForm, IssueForm, ReasonForm
 from insignia.awards.models import Award, EngagementKind
 from insignia.badges.models import BadgeClass, BadgeStatus
 from insignia.core.errors import NotFound, PermissionDenied, ServiceError
-from insignia.core.http import JSON_LD, SVG_CSP, cached_response, json_document_response
+from insignia.core.http import JSON_LD, SVG_CSP, cached_response, etag_for, json_bytes, json_document_response
 from insignia.core.markdown import markdown_html
 from insignia.core.orgviews import org_view
 from insignia.core.tenancy import Actor, get_scoped, scoped
 from insignia.credentials.status.revocation_list import revocation_list
+from insignia.credentials.verify.pipeline import DEFAULT_SKEW
 from insignia.issuers.identity import ob2_issuer_url, ob2_revocation_list_url
-from insignia.verification.services import verify_stored_award
+from insignia.verification.services import VERDICT_WINDOW, verify_stored_award, with_verdict_versions
 
 VC_JSON_LD = "application/vc+ld+json"
 #: The signed credential never changes: caches may keep it for a day.
@@ -56,6 +61,16 @@ def _public_award(public_id: str) -> Award:
         return queries.public_award(public_id)
     except NotFound as exc:
         raise Http404(exc.message) from exc
+
+
+def _page_query_award(public_id: str) -> Award:
+    """The award for its public page in ONE query: badge, issuer, organisation, and what its cached verdict is
+    keyed on (status lists' versions, the issuer's key set) as annotations."""
+    award = (with_verdict_versions(Award.objects.select_related("badge", "issuer", "organisation"))
+             .filter(public_id=public_id).order_by().first())
+    if award is None:
+        raise Http404("No such badge award.")
+    return award
 
 
 def _page_award(public_id: str) -> Award:
@@ -108,8 +123,9 @@ def _checks(report: Any) -> list[dict[str, str]]:
 
 def _evidence(award: Award) -> list[dict[str, Any]]:
     """The award's evidence for the page: links, narratives (sanitised Markdown) and uploaded files."""
-    files = {found.public_id: found for found in award.evidence_files.all()}
     prefix = f"{documents.credential_url(award.public_id)}/evidence/"
+    uploaded = any((item.get("url") or "").startswith(prefix) for item in award.evidence or [])
+    files = {found.public_id: found for found in award.evidence_files.all()} if uploaded else {}
     items = []
     for item in award.evidence or []:
         url = item.get("url") or ""
@@ -156,6 +172,99 @@ def _oembed_href(award: Award) -> str:
         {"url": sharing.page_url(award), "format": "json"})
 
 
+#: Whole public pages for visitors without a session (nothing on them depends on who looks): cached under a
+#: key made of everything shown, read with one small query per request. Kept at most this long.
+PAGE_CACHE_SECONDS = VERDICT_WINDOW
+PAGE_CACHE_PREFIX = "insignia:award-page:v1"
+PAGE_HEADERS = ("Content-Type", "Vary", "Cache-Control", "X-Robots-Tag")
+
+
+def _stateless_visitor(request: HttpRequest) -> bool:
+    """A visitor with no session and no pending messages: the page they get is the same for everyone."""
+    cookies = request.COOKIES
+    return settings.SESSION_COOKIE_NAME not in cookies and "messages" not in cookies
+
+
+_page_sql: str | None = None
+
+
+def _page_version_sql() -> str:
+    """One query for everything a public page shows that can change after issue (see ``_page_version``)."""
+    global _page_sql
+    if _page_sql is None:
+        from django.db import connection
+
+        from insignia.awards.models import StatusList
+        from insignia.core.models import Organisation
+        from insignia.issuers.models import Issuer, SigningKey
+
+        q = connection.ops.quote_name
+        award, badge, issuer = q(Award._meta.db_table), q(BadgeClass._meta.db_table), q(Issuer._meta.db_table)
+        org, lists, keys = q(Organisation._meta.db_table), q(StatusList._meta.db_table), q(SigningKey._meta.db_table)
+        # Only our own quoted table names are formatted in; the public id is a parameter.
+        _page_sql = (
+            "SELECT a.id, a.status, a.status_changed_at, a.status_reason, a.visibility, a.show_recipient_name, "  # noqa: S608
+            "a.acceptance, a.recipient_name, a.earner_id, a.issued_on, a.expires_on, b.updated_at, i.updated_at, "
+            "o.name, o.brand_colour, r.version, s.version, "
+            f"(SELECT COUNT(*) FROM {keys} k WHERE k.issuer_id = a.issuer_id), "
+            f"(SELECT MAX(k.id) FROM {keys} k WHERE k.issuer_id = a.issuer_id), "
+            f"(SELECT MAX(k.retired_at) FROM {keys} k WHERE k.issuer_id = a.issuer_id) "
+            f"FROM {award} a JOIN {badge} b ON b.id = a.badge_id JOIN {issuer} i ON i.id = a.issuer_id "
+            f"JOIN {org} o ON o.id = a.organisation_id JOIN {lists} r ON r.id = a.revocation_list_id "
+            f"JOIN {lists} s ON s.id = a.suspension_list_id WHERE a.public_id = %s"
+        )
+    return _page_sql
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    parsed = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _page_version(public_id: str) -> tuple[int, str] | None:
+    """(award pk, the page's cache key) from one query, or None when there is no such award.
+
+    The key changes with anything the page shows: the award's status, reason, visibility and acceptance, the
+    badge, issuer and organisation (their edits), the status lists and the issuer's keys (the verdict), and
+    time (a window per award that never spans its expiry or start, as the verdict cache does).
+    """
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(_page_version_sql(), [public_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    now = timezone.now()
+    award_pk, issued_on, expires_on = row[0], _as_datetime(row[9]), _as_datetime(row[10])
+    window = int((now.timestamp() + (award_pk * 7919) % VERDICT_WINDOW) // VERDICT_WINDOW)
+    moments = [m + delta for m in (issued_on, expires_on) if m is not None
+               for delta in (-DEFAULT_SKEW, timedelta(0), DEFAULT_SKEW)]
+    passed = sum(1 for moment in moments if moment <= now)
+    digest = hashlib.blake2b(repr((row, window, passed)).encode("utf-8"), digest_size=16).hexdigest()
+    return award_pk, f"{PAGE_CACHE_PREFIX}:{public_id}:{digest}"
+
+
+def _cached_page(request: HttpRequest, public_id: str) -> tuple[HttpResponse | None, str]:
+    """The cached page for a stateless visitor (counted as a view), else (None, the key to store under)."""
+    version = _page_version(public_id)
+    if version is None:
+        raise Http404("No such badge award.")
+    award_pk, key = version
+    found = cache.get(key)
+    if found is None:
+        return None, key
+    body, headers = found
+    response = HttpResponse(body)
+    for name, value in headers.items():
+        response[name] = value
+    if engagement.is_visitor_request(request):
+        engagement.record_engagement(award_pk, EngagementKind.VIEW)
+    return response, key
+
+
 @require_safe
 def award_page(request: HttpRequest, public_id: str) -> HttpResponse:
     """The credential's id: a page for people, the credential JSON for clients asking for JSON.
@@ -163,11 +272,17 @@ def award_page(request: HttpRequest, public_id: str) -> HttpResponse:
     The JSON always serves (it is the issuer's record). The page: 404 for a declined award; for a hidden one,
     only whether a valid credential exists; else everything, with the live verification spelled out.
     """
-    award = _public_award(public_id)
     wanted = request.get_preferred_type(["text/html", VC_JSON_LD, JSON_LD, "application/json"])
     if wanted in (VC_JSON_LD, JSON_LD, "application/json"):
-        return json_document_response(request, award.credential, content_type=wanted, max_age=IMMUTABLE_MAX_AGE,
-                                      vary=["Accept"])
+        _, body, etag = _credential_body(public_id)
+        return cached_response(request, body, content_type=wanted, max_age=IMMUTABLE_MAX_AGE, vary=["Accept"],
+                               etag=etag)
+    page_key = ""
+    if _stateless_visitor(request):
+        cached, page_key = _cached_page(request, public_id)
+        if cached is not None:
+            return cached
+    award = _page_query_award(public_id)
     if not sharing.has_page(award):
         raise Http404("No such badge award.")
     report = verify_stored_award(award)
@@ -182,7 +297,9 @@ def award_page(request: HttpRequest, public_id: str) -> HttpResponse:
         recipient = sharing.public_name(award)
         description = f"{badge.name}, issued by {award.issuer.name}" + (f" to {recipient}" if recipient else "") + \
             f" on {award.issued_on:%-d %B %Y}. " + (badge.description or "")
+        parts = _page_parts(award)
         response = render(request, "awards/public_award.html", {
+            **parts,
             "award": award,
             "badge": badge,
             "issuer": award.issuer,
@@ -194,11 +311,7 @@ def award_page(request: HttpRequest, public_id: str) -> HttpResponse:
             "checks": _checks(report),
             "verify_url": sharing.verify_url(award),
             "credential_url": documents.credential_url(award.public_id),
-            "criteria_html": markdown_html(badge.criteria_narrative, heading_offset=2),
-            "narrative_html": markdown_html(award.narrative, heading_offset=2),
-            "evidence": _evidence(award),
             "alignments": badge.alignments or [],
-            "downloads": _downloads(award),
             "og": {
                 "title": f"{badge.name} — {award.issuer.name}",
                 "description": " ".join(description.split())[:300],
@@ -206,7 +319,6 @@ def award_page(request: HttpRequest, public_id: str) -> HttpResponse:
                 "image_alt": f"{badge.name}, issued by {award.issuer.name}",
                 "url": sharing.page_url(award),
             },
-            "oembed_href": _oembed_href(award),
             "indexable": sharing.is_indexable(award),
             "is_earner": earner,
             "brand_organisation": award.organisation,
@@ -214,16 +326,68 @@ def award_page(request: HttpRequest, public_id: str) -> HttpResponse:
     response["Vary"] = "Accept, Cookie"
     _page_cache(request, response)
     _count(request, award, EngagementKind.VIEW)
-    return _robots(response, award)
+    _robots(response, award)
+    if page_key and response.status_code == 200 and not response.cookies:
+        cache.set(page_key, (response.content, {name: response[name] for name in PAGE_HEADERS if name in response}),
+                  PAGE_CACHE_SECONDS)
+    return response
+
+
+#: How long a process may keep serving a credential's bytes from the cache. The signed credential never
+#: changes; this only bounds how long a deleted award's JSON could still be served (clients may keep it a day).
+CREDENTIAL_CACHE_SECONDS = 300
+CREDENTIAL_CACHE_PREFIX = "insignia:credential:v1"
+#: Page parts that need no viewer and change only with the award or badge (Markdown, links): cached.
+PARTS_CACHE_PREFIX = "insignia:award-parts:v1"
+
+
+def _credential_body(public_id: str) -> tuple[int, bytes, str]:
+    """(award pk, the stored credential's bytes, their ETag), serialised once and cached by public id."""
+    key = f"{CREDENTIAL_CACHE_PREFIX}:{public_id}"
+    found = cache.get(key)
+    if found is not None:
+        return found
+    row = Award.objects.filter(public_id=public_id).values_list("pk", "credential").order_by().first()
+    if row is None:
+        raise Http404("No such badge award.")
+    credential = row[1]
+    body = credential.encode("utf-8") if isinstance(credential, str) else json_bytes(credential)
+    found = (row[0], body, etag_for(body))
+    cache.set(key, found, CREDENTIAL_CACHE_SECONDS)
+    return found
+
+
+def _page_parts(award: Award) -> dict[str, Any]:
+    """The viewer-independent, costly parts of the page (Markdown, evidence, download links), cached per award
+    and badge version; anything an earner or issuer can change is in the key."""
+    badge = award.badge
+    fingerprint = hashlib.blake2b(json.dumps(
+        [award.narrative, award.evidence, badge.criteria_narrative, badge.image_type, bool(badge.image_png),
+         badge.updated_at.isoformat() if badge.updated_at else "", sharing.page_url(award),
+         share_image.fingerprint(award)], ensure_ascii=False, default=str).encode("utf-8"), digest_size=12).hexdigest()
+    key = f"{PARTS_CACHE_PREFIX}:{award.public_id}:{fingerprint}"
+    parts = cache.get(key)
+    if parts is None:
+        parts = {
+            "criteria_html": markdown_html(badge.criteria_narrative, heading_offset=2),
+            "narrative_html": markdown_html(award.narrative, heading_offset=2),
+            "evidence": [{**item, "file": SimpleNamespace(filename=item["file"].filename, size=item["file"].size)
+                          if item["file"] else None} for item in _evidence(award)],
+            "downloads": _downloads(award),
+            "oembed_href": _oembed_href(award),
+        }
+        cache.set(key, parts, PAGE_CACHE_SECONDS)
+    return parts
 
 
 @require_safe
 def credential_json(request: HttpRequest, public_id: str) -> HttpResponse:
-    """The signed OB 3.0 credential, exactly as stored."""
-    award = _public_award(public_id)
-    response = json_document_response(request, award.credential, content_type=VC_JSON_LD,
-                                      max_age=IMMUTABLE_MAX_AGE)
-    _count(request, award, EngagementKind.DOWNLOAD, "json", response=response)
+    """The signed OB 3.0 credential, exactly as stored (bytes and ETag cached; ``304`` for a matching
+    ``If-None-Match``)."""
+    award_pk, body, etag = _credential_body(public_id)
+    response = cached_response(request, body, content_type=VC_JSON_LD, max_age=IMMUTABLE_MAX_AGE, etag=etag)
+    if engagement.is_visitor_request(request) and response.status_code == 200:
+        engagement.record_engagement(award_pk, EngagementKind.DOWNLOAD, "json")
     return response
 
 
@@ -520,6 +684,10 @@ def _form_error(form: Any, exc: ServiceError) -> None:
     form.add_error(field if field in form.fields else None, exc.message)
 
 
+#: Rows per page of the award list.
+AWARDS_PER_PAGE = 25
+
+
 @require_safe
 @org_view("view")
 def award_list(request: HttpRequest, actor: Actor) -> HttpResponse:
@@ -528,9 +696,12 @@ def award_list(request: HttpRequest, actor: Actor) -> HttpResponse:
     values = filters.cleaned_data if filters.is_valid() else {}
     awards = queries.awards_for(actor, search=values.get("q", ""), status=values.get("status", ""),
                                 badge=values.get("badge", ""))
-    page = Paginator(awards, 25).get_page(request.GET.get("page"))
+    page = queries.page_of(awards, request.GET.get("page"), AWARDS_PER_PAGE, keyset="issued_on",
+                           after=request.GET.get("after"), before=request.GET.get("before"),
+                           count_limit=queries.SEARCH_COUNT_LIMIT if values.get("q") else None)
     query = request.GET.copy()
-    query.pop("page", None)
+    for name in ("page", "after", "before"):
+        query.pop(name, None)
     rows = [(award, queries.display_state(award)) for award in page.object_list]
     return render(request, "awards/list.html", _context(
         actor, filters=filters, page=page, rows=rows, query=query.urlencode(), filtered=bool(values and any(

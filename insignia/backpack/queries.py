@@ -78,12 +78,38 @@ def award_state(award: Award, now: datetime | None = None) -> str:
     return "active"
 
 
-def wallet_awards(user: Any) -> list[Award]:
+#: Columns the wallet's listing never shows (the signed credential and its cached forms: kilobytes per award).
+HEAVY_COLUMNS = ("credential", "jwt", "ob2_signed")
+#: What a wallet tile needs of an award and its badge, issuer and organisation (the listing loads only these:
+#: a fifth of the columns, so 200 awards cost a few milliseconds, not tens).
+TILE_FIELDS = (
+    "public_id", "organisation_id", "badge_id", "issuer_id", "recipient_kind", "recipient_identity",
+    "recipient_salt", "recipient_hash", "issued_on", "expires_on", "status", "acceptance", "earner_id",
+    "visibility", "show_recipient_name", "badge__name", "badge__public_id", "badge__image", "badge__image_png",
+    "badge__image_type", "issuer__name", "issuer__public_id", "organisation__name", "organisation__public_id",
+)
+#: Badges per page of the wallet (divides evenly into rows of 2, 3, 4 or 6 tiles).
+WALLET_PAGE_SIZE = 24
+
+
+def wallet_awards(user: Any, *, light: bool = False, tiles: bool = False) -> list[Award]:
     """Every native award in ``user``'s wallet, newest first; an award re-issued as a correction is shown once,
-    as its replacement (the replaced one stays reachable by its own link)."""
+    as its replacement (the replaced one stays reachable by its own link).
+
+    One indexed query: by ``earner`` (the (earner, issued_on) index) or by the earner's verified identities
+    (the (recipient_kind, recipient_identity) index); each identity match is then confirmed against the
+    credential's salted hash here (microseconds per award, on the earner's own awards only, so it stays in
+    Python rather than being remembered on the row: a wallet never shows an award its identity and hash
+    disagree on, and nothing about an identity is revealed to anyone else). ``light`` leaves out the signed
+    credential and its cached forms (for listings); ``tiles`` loads only :data:`TILE_FIELDS` (the wallet page).
+    """
     query = Q(earner=user)
     by_identity = proofs.identity_filter(proofs.verified_identities(user))
     rows = Award.objects.select_related("badge", "issuer", "organisation")
+    if tiles:
+        rows = rows.only(*TILE_FIELDS)
+    elif light:
+        rows = rows.defer(*HEAVY_COLUMNS)
     if by_identity is not None:
         query |= Q(earner__isnull=True) & by_identity
     found = []
@@ -102,7 +128,7 @@ def wallet_award(user: Any, public_id: str) -> Award:
 
 
 def pending_count(user: Any) -> int:
-    return sum(1 for award in wallet_awards(user) if award.acceptance == AcceptanceState.PENDING)
+    return sum(1 for award in wallet_awards(user, light=True) if award.acceptance == AcceptanceState.PENDING)
 
 
 def badge_image_url(award: Award) -> str | None:
@@ -212,10 +238,22 @@ def award_entry(award: Award, counts: dict[str, int] | None = None) -> WalletEnt
 # -- the wallet --------------------------------------------------------------------------------------------------
 
 
-def wallet(user: Any, *, search: str = "", status: str = "", collection: str = "", origin: str = ""
-           ) -> list[WalletEntry]:
-    """The wallet's badges (pending first, then newest), filtered by text, status, collection and origin."""
-    awards = wallet_awards(user)
+@dataclass
+class _Candidate:
+    """A badge of the wallet before its entry is built (entries need URLs; only a page's worth are built)."""
+
+    status: str
+    issued_on: datetime | None
+    name: str
+    issuer_name: str
+    award: Award | None = None
+    entry: WalletEntry | None = None
+
+
+def _candidates(user: Any, *, search: str, status: str, collection: str, origin: str, tiles: bool = False
+                ) -> list[_Candidate]:
+    """The wallet's badges, filtered and in display order (pending first, then newest), entries not yet built."""
+    awards = wallet_awards(user, light=True, tiles=tiles)
     imported = list(ImportedBadge.objects.filter(user=user))
     if collection:
         chosen = Collection.objects.filter(user=user, public_id=collection).first()
@@ -232,17 +270,81 @@ def wallet(user: Any, *, search: str = "", status: str = "", collection: str = "
         awards = []
         if origin != "imported":
             imported = [item for item in imported if item.origin == origin]
-    counts = engagement_counts(award.pk for award in awards)
-    entries = [award_entry(award, counts.get(award.pk)) for award in awards] + [imported_entry(i) for i in imported]
+    now = timezone.now()
+    found = [_Candidate(status=award_state(award, now), issued_on=award.issued_on, name=award.badge.name,
+                        issuer_name=award.issuer.name, award=award) for award in awards]
+    for item in imported:
+        entry = imported_entry(item)
+        found.append(_Candidate(status=entry.status, issued_on=entry.issued_on, name=entry.name,
+                                issuer_name=entry.issuer_name, entry=entry))
     text = " ".join(search.split()).lower()
     if text:
-        entries = [e for e in entries if text in e.name.lower() or text in e.issuer_name.lower()]
+        found = [c for c in found if text in c.name.lower() or text in c.issuer_name.lower()]
     if status in STATUS_FILTERS:
-        entries = [e for e in entries if e.status == status]
+        found = [c for c in found if c.status == status]
     far_past = datetime.min.replace(tzinfo=UTC)
-    entries.sort(key=lambda e: e.issued_on or far_past, reverse=True)
-    entries.sort(key=lambda e: e.status != "pending")
-    return entries
+    found.sort(key=lambda c: c.issued_on or far_past, reverse=True)
+    found.sort(key=lambda c: c.status != "pending")
+    return found
+
+
+def _entries(candidates: list[_Candidate]) -> list[WalletEntry]:
+    """Build the entries of some candidates, with the engagement counts of their awards in one query."""
+    counts = engagement_counts(c.award.pk for c in candidates if c.award is not None)
+    return [award_entry(c.award, counts.get(c.award.pk)) if c.award is not None else c.entry  # type: ignore[misc]
+            for c in candidates]
+
+
+def wallet(user: Any, *, search: str = "", status: str = "", collection: str = "", origin: str = ""
+           ) -> list[WalletEntry]:
+    """The wallet's badges (pending first, then newest), filtered by text, status, collection and origin."""
+    return _entries(_candidates(user, search=search, status=status, collection=collection, origin=origin))
+
+
+@dataclass
+class WalletPage:
+    """What the wallet page shows: the pending badges apart (unfiltered only), one page of the others."""
+
+    pending: list[WalletEntry]
+    entries: list[WalletEntry]
+    page: Any  # insignia.awards.queries.ListPage
+    total: int
+    #: How many badges wait for a decision (``pending`` holds at most half a page of them).
+    waiting: int = 0
+
+
+def wallet_page(user: Any, *, search: str = "", status: str = "", collection: str = "", origin: str = "",
+                page: Any = 1, per_page: int | None = None) -> WalletPage:
+    """One page of the wallet in a fixed number of queries: entries (URLs, counts) are built for that page only.
+
+    Unfiltered, the badges waiting for a decision are listed apart, above the pages (at most half a page of them,
+    with a link to the "pending" filter, which pages through them all).
+    """
+    from insignia.awards.queries import ListPage
+
+    per_page = per_page or WALLET_PAGE_SIZE
+    found = _candidates(user, search=search, status=status, collection=collection, origin=origin, tiles=True)
+    filtered = any((search, status, collection, origin))
+    pending: list[_Candidate] = []
+    if not filtered:
+        pending = [c for c in found if c.status == "pending"]
+        found = found[len(pending):]
+    waiting = len(pending)
+    pending = pending[: max(1, per_page // 2)]
+    pages = max(1, -(-len(found) // per_page))
+    try:
+        number = pages if page == "last" else min(max(1, int(page)), pages)
+    except (TypeError, ValueError):
+        number = 1
+    start = (number - 1) * per_page
+    shown = found[start: start + per_page]
+    built = _entries(pending + shown)
+    return WalletPage(
+        pending=built[: len(pending)], entries=built[len(pending):],
+        page=ListPage(object_list=built[len(pending):], number=number, per_page=per_page, count=len(found),
+                      has_next=start + per_page < len(found)),
+        total=len(found) + waiting, waiting=waiting,
+    )
 
 
 def collections_of(user: Any) -> list[Collection]:
@@ -326,4 +428,4 @@ def shared_collection(profile_id: str, collection_id: str, viewer: Any) -> tuple
 
 def wallet_has_badges(user: Any) -> bool:
     """Whether the user holds any badge (where sign-in should land for earners without an organisation)."""
-    return ImportedBadge.objects.filter(user=user).exists() or bool(wallet_awards(user))
+    return ImportedBadge.objects.filter(user=user).exists() or bool(wallet_awards(user, light=True))

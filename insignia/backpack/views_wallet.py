@@ -66,14 +66,16 @@ def wallet(request: HttpRequest) -> HttpResponse:
     collections = queries.collections_of(request.user)
     form = forms.WalletFilterForm(request.GET or None, collections=collections)
     wanted = form.cleaned_data if form.is_valid() else {}
-    entries = queries.wallet(request.user, search=wanted.get("q", ""), status=wanted.get("status", ""),
-                             collection=wanted.get("collection", ""), origin=wanted.get("origin", ""))
+    found = queries.wallet_page(request.user, search=wanted.get("q", ""), status=wanted.get("status", ""),
+                                collection=wanted.get("collection", ""), origin=wanted.get("origin", ""),
+                                page=request.GET.get("page", 1))
     filtered = any(wanted.get(name) for name in ("q", "status", "collection", "origin"))
-    pending = [e for e in entries if e.status == "pending"] if not filtered else []
-    others = [e for e in entries if e.status != "pending"] if not filtered else entries
+    query = request.GET.copy()
+    query.pop("page", None)
     return _render(request, "backpack/wallet.html", {
-        **_tabs("badges"), "form": form, "pending": pending, "entries": others, "filtered": filtered,
-        "total": len(entries), "profile": services.profile_for(request.user),
+        **_tabs("badges"), "form": form, "pending": found.pending, "waiting": found.waiting,
+        "entries": found.entries, "page": found.page, "query": query.urlencode(), "filtered": filtered,
+        "total": found.total, "profile": services.profile_for(request.user),
     })
 
 

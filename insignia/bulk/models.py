@@ -1,7 +1,8 @@
 """Bulk issue jobs and their rows. A job records its own progress, so a crash loses nothing.
 
-Each row is issued in its own transaction with the idempotency key ``bulk:<job>:<row>``: a resumed job
-skips finished rows, and even a row caught mid-flight cannot be issued twice.
+Rows are issued a chunk per transaction (awards, row states and counters together) with the idempotency
+key ``bulk:<job>:<row>``: a resumed job skips finished rows, and even a row caught mid-flight cannot be
+issued twice.
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ class BulkIssueJob(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    #: When the job's award emails were last all sent (they go out after issuing, from their own job).
+    emails_sent_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
 
     class Meta:

@@ -49,9 +49,13 @@ def cached_response(
     max_age: int = DEFAULT_MAX_AGE,
     vary: Sequence[str] = (),
     headers: Mapping[str, str] | None = None,
+    etag: str | None = None,
 ) -> HttpResponse:
-    """``body`` as a public, cacheable response; ``304 Not Modified`` when the client already holds it."""
-    etag = etag_for(body)
+    """``body`` as a public, cacheable response; ``304 Not Modified`` when the client already holds it.
+
+    ``etag`` is :func:`etag_for` of ``body`` when the caller already has it (cached), saving the hashing.
+    """
+    etag = etag or etag_for(body)
     not_modified = _if_none_match(request.headers.get("If-None-Match", ""), etag)
     response = HttpResponse(status=304) if not_modified else HttpResponse(body, content_type=content_type)
     response["ETag"] = etag

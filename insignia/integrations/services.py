@@ -210,3 +210,38 @@ def emit(event: str, award: Any, *, now: datetime | None = None) -> list[Webhook
         log.exception("could not record %s webhook deliveries for award %s", event, award.public_id)
         return []
     return created
+
+
+def emit_many(event: str, awards: list[Any], *, now: datetime | None = None) -> list[WebhookDelivery]:
+    """``emit`` for many awards of one organisation at once (bulk issuing): one webhook query, one insert.
+
+    Call it inside the service's transaction, like ``emit``; each delivery is queued after commit.
+    """
+    from insignia.integrations import delivery
+    from insignia.site import jobs
+
+    if event not in EVENTS:
+        raise ValueError(f"unknown webhook event {event!r}")
+    if not awards:
+        return []
+    now = now or timezone.now()
+    organisation_id = awards[0].organisation_id
+    if any(award.organisation_id != organisation_id for award in awards):
+        raise ValueError("emit_many() takes awards of one organisation")
+    try:
+        with transaction.atomic():
+            hooks = [h for h in Webhook.objects.filter(organisation_id=organisation_id, active=True)
+                     if event in (h.events or [])]
+            items: list[WebhookDelivery] = []
+            for hook in hooks:
+                for award in awards:
+                    item = WebhookDelivery(webhook=hook, event=event, next_attempt_at=now)
+                    item.payload = event_payload(event, award, delivery_id=item.public_id, now=now)
+                    items.append(item)
+            created = WebhookDelivery.objects.bulk_create(items, batch_size=500)
+            for item in created:
+                jobs.enqueue(delivery.JOB_KIND, item.public_id)
+    except Exception:  # webhooks must never break the operation that emitted them
+        log.exception("could not record %s webhook deliveries for %d awards", event, len(awards))
+        return []
+    return created

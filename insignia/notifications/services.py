@@ -11,6 +11,7 @@ import hashlib
 import logging
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import formataddr, make_msgid, parseaddr
@@ -194,6 +195,54 @@ def send_award_email(*, award: Award, kind: str = NotificationKind.AWARD_ISSUED,
                                                status=NotificationStatus.QUEUED)
     transaction.on_commit(lambda: deliver(notification, token), robust=True)
     return notification
+
+
+def queue_award_emails(awards: Sequence[Award], *, now: datetime | None = None) -> list[Notification]:
+    """Record the award email of many new awards at once (bulk issuing), inside the caller's transaction.
+
+    One opt-out query and one insert: each email recipient gets a ``queued`` notification (or
+    ``skipped_opted_out``). Nothing is sent here and no claim token exists yet: ``send_queued_award_email``
+    makes the token and sends, later, from a background job.
+    """
+    now = now or timezone.now()
+    targets = [(award, award.recipient_identity.strip().lower()) for award in awards
+               if award.recipient_kind == RecipientKind.EMAIL]
+    if not targets:
+        return []
+    organisations = {award.organisation_id for award, _ in targets}
+    addresses = sorted({to for _, to in targets})
+    opted: set[tuple[int | None, str]] = set()
+    for start in range(0, len(addresses), 500):
+        opted.update(EmailOptOut.objects.filter(email__in=addresses[start:start + 500]).filter(
+            Q(organisation__isnull=True) | Q(organisation_id__in=organisations)
+        ).values_list("organisation_id", "email"))
+    notifications = [
+        Notification(award=award, kind=NotificationKind.AWARD_ISSUED, to=to, created_at=now,
+                     status=NotificationStatus.SKIPPED_OPTED_OUT
+                     if (None, to) in opted or (award.organisation_id, to) in opted else NotificationStatus.QUEUED)
+        for award, to in targets
+    ]
+    return Notification.objects.bulk_create(notifications, batch_size=1_000)
+
+
+def send_queued_award_email(notification: Notification, *, now: datetime | None = None) -> Notification | None:
+    """Send one notification left ``queued`` by ``queue_award_emails``: make its claim token, then deliver.
+
+    Claims the notification first (a conditional UPDATE of its ``message_id``), so two runners never send
+    it twice; returns None when another runner has it. A crash between the claim and the send leaves it
+    unsent rather than risk a second email.
+    """
+    now = now or timezone.now()
+    domain = urlsplit(settings.BASE_URL).hostname or "localhost"
+    claim = make_msgid(domain=domain)
+    if not Notification.objects.filter(pk=notification.pk, status=NotificationStatus.QUEUED, message_id="").update(
+            message_id=claim):
+        return None
+    token = secrets.token_urlsafe(32)
+    ClaimToken.objects.create(award_id=notification.award_id, token_hash=hash_claim_token(token), created_at=now,
+                              expires_at=now + CLAIM_TOKEN_LIFETIME)
+    notification.message_id = claim
+    return deliver(notification, token)
 
 
 def notify_award_issued(award: Award) -> None:

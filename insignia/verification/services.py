@@ -15,10 +15,12 @@ same answer:
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import threading
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,10 +29,13 @@ from django.http import Http404, HttpRequest
 
 from insignia.core.errors import ServiceError
 from insignia.credentials.dids import did_web_to_url
+from insignia.credentials.dids.resolver import Resolver
 from insignia.credentials.errors import CredentialError, FetchError
 from insignia.credentials.verify.inputs import MAX_JSON_DEPTH
 from insignia.credentials.verify.pipeline import Verifier
 from insignia.credentials.verify.report import CheckStatus, VerificationReport
+
+logger = logging.getLogger(__name__)
 
 #: What our in-process fetch asks our own views for (the same preference the HTTP fetcher sends).
 ACCEPT = "application/ld+json, application/json;q=0.9, text/plain;q=0.8, image/png;q=0.7, image/svg+xml;q=0.7"
@@ -99,6 +104,13 @@ def _serve_locally(url: str, path: str) -> bytes:
         raise FetchError(f"{url} answered HTTP 404.", code="http_404", status=404) from exc
     if match.view_name not in PUBLIC_VIEWS:
         raise FetchError(f"{url} is not a public document of this instance.", code="http_404", status=404)
+    list_key = _document_cache_key(match.view_name, match.kwargs.get("public_id", ""))
+    if list_key:
+        from django.core.cache import cache
+
+        cached = cache.get(list_key)
+        if isinstance(cached, bytes):
+            return cached
     request = HttpRequest()
     request.method = "GET"
     request.path = request.path_info = path
@@ -113,7 +125,39 @@ def _serve_locally(url: str, path: str) -> bytes:
         raise FetchError(f"{url} answered HTTP {response.status_code}.", code=f"http_{response.status_code}",
                          status=response.status_code)
     body = b"".join(response) if getattr(response, "streaming", False) else response.content
+    if list_key:
+        from django.core.cache import cache
+
+        cache.set(list_key, bytes(body), STATUS_LIST_CACHE_SECONDS)
     return bytes(body)
+
+
+#: A signed status list (or DID document) is the same document for as long as its version stands.
+STATUS_LIST_CACHE_SECONDS = 300
+
+
+def _document_cache_key(view_name: str, public_id: str) -> str | None:
+    """The cache key of one of our documents the verifier fetches on every verification, at its current version
+    (one small query), or None when it is not cached: a signed status list (its ``version`` changes with every
+    bit) and an issuer's DID document (it changes with the issuer and its key set)."""
+    if view_name == "awards:status_list":
+        from insignia.awards.models import StatusList
+
+        row = StatusList.objects.filter(public_id=public_id).values_list("pk", "version").order_by().first()
+        return None if row is None else f"insignia:status-list:v1:{public_id}:{row[0]}:{row[1]}"
+    if view_name == "issuers:did":
+        from django.db.models import Count, Max
+
+        from insignia.issuers.models import Issuer
+
+        found = (Issuer.objects.filter(public_id=public_id).annotate(
+            key_count=Count("keys"), key_last=Max("keys__id"), key_retired=Max("keys__retired_at"))
+            .values_list("pk", "updated_at", "did_method", "key_count", "key_last", "key_retired").order_by().first())
+        if found is None:
+            return None
+        version = hashlib.blake2b(repr((settings.BASE_URL, found)).encode("utf-8"), digest_size=12).hexdigest()
+        return f"insignia:did-document:v1:{public_id}:{version}"
+    return None
 
 
 _http_fetcher: Any = None
@@ -153,10 +197,29 @@ def max_input_bytes() -> int:
     return int(getattr(settings, "MAX_UPLOAD_BYTES", 2 * 1024 * 1024))
 
 
+_verifiers: dict[tuple[bool, int], Verifier] = {}
+_verifiers_lock = threading.Lock()
+
+
 def platform_verifier() -> Verifier:
-    """A verifier for one request: fresh resolver cache, so revocation and key rotation show at once."""
-    return Verifier(fetch=instance_fetch, allow_http_loopback=_base_is_loopback_http(),
-                    max_input_bytes=max_input_bytes())
+    """The process-wide verifier, built once per configuration and shared by every request and thread.
+
+    Its resolver keeps no documents between calls (``cache_ttl=0``), so revocation and key rotation show at
+    once, as with a fresh verifier per request; what is reused is everything costly to build (the context
+    loader, schemas, the pipeline). The kernel's ``Verifier`` is thread-safe when ``fetch`` is, and
+    :func:`instance_fetch` is (Django gives each thread its own database connection).
+    """
+    config = (_base_is_loopback_http(), max_input_bytes())
+    verifier = _verifiers.get(config)
+    if verifier is None:
+        with _verifiers_lock:
+            verifier = _verifiers.get(config)
+            if verifier is None:
+                resolver = Resolver(fetch=instance_fetch, allow_http_loopback=config[0], cache_ttl=0)
+                verifier = Verifier(fetch=instance_fetch, resolver=resolver, allow_http_loopback=config[0],
+                                    max_input_bytes=config[1])
+                _verifiers[config] = verifier
+    return verifier
 
 
 # == trust =======================================================================================================
@@ -309,10 +372,132 @@ def _instance_status(report: VerificationReport) -> None:
         report.failed("status", "suspended", f"The issuer has suspended this credential for now.{reason}")
 
 
-def verify_stored_award(award: Any, *, now: datetime | None = None) -> VerificationReport:
-    """Verify an award's stored OB 3.0 credential as an outsider would (status read live from our database)."""
-    report = platform_verifier().verify(award.credential, now=now)
+#: How long a stored award's verdict may be reused when nothing it depends on changed (seconds). Everything
+#: it depends on is in the key (status and status-list versions, the key set, the credential's bytes, and the
+#: instants at which it expires or starts), so this is only a safety net. Every award's window starts at its
+#: own offset, so a page full of awards does not re-verify all at once.
+VERDICT_WINDOW = 3600
+VERDICT_CACHE_PREFIX = "insignia:verdict:v1"
+
+
+def _moments(award: Any) -> list[datetime]:
+    """The instants at which a stored award's verdict may change by itself: its expiry, the credential's
+    validity bounds and proof time, each with the verifier's clock skew either side."""
+    from insignia.credentials.verify.pipeline import DEFAULT_SKEW
+
+    found: list[datetime] = []
+    for value in (getattr(award, "expires_on", None), getattr(award, "issued_on", None)):
+        if isinstance(value, datetime):
+            found.append(value)
+    credential = award.credential if isinstance(award.credential, dict) else {}
+    proof = credential.get("proof")
+    proofs = proof if isinstance(proof, list) else [proof]
+    texts = [credential.get(name) for name in ("validFrom", "validUntil", "issuanceDate", "expirationDate")]
+    texts += [item.get("created") for item in proofs if isinstance(item, dict)]
+    texts += [item.get("expires") for item in proofs if isinstance(item, dict)]
+    for text in texts:
+        if isinstance(text, str):
+            try:
+                found.append(datetime.fromisoformat(text.replace("Z", "+00:00")))
+            except ValueError:
+                continue
+    moments = []
+    for moment in found:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        moments += [moment - DEFAULT_SKEW, moment, moment + DEFAULT_SKEW]
+    return moments
+
+
+def _key_subquery(aggregate: Any) -> Any:
+    from django.db.models import OuterRef, Subquery
+
+    from insignia.issuers.models import SigningKey
+
+    return Subquery(SigningKey.objects.filter(issuer_id=OuterRef("issuer_id")).order_by()
+                    .values("issuer_id").annotate(value=aggregate).values("value")[:1])
+
+
+def with_verdict_versions(awards: Any) -> Any:
+    """``awards`` (an Award queryset) annotated with what a cached verdict is keyed on, so that
+    :func:`award_versions` needs no query of its own: both status lists' versions and the issuer's key set."""
+    from django.db.models import Count, F, Max
+
+    return awards.annotate(verdict_revocation_version=F("revocation_list__version"),
+                           verdict_suspension_version=F("suspension_list__version"),
+                           verdict_keys_count=_key_subquery(Count("id")), verdict_keys_last=_key_subquery(Max("id")),
+                           verdict_keys_retired=_key_subquery(Max("retired_at")))
+
+
+def award_versions(award: Any) -> tuple[Any, ...]:
+    """What a stored award's verdict depends on besides the credential and time: its status, both status lists'
+    versions and the issuer's key set, read live. An award loaded through :func:`with_verdict_versions` carries
+    them; for any other (possibly stale) instance one query reads them now."""
+    from insignia.awards.models import Award
+
+    if getattr(award, "verdict_keys_count", None) is not None:
+        row = (award.status, award.status_changed_at, award.verdict_revocation_version,
+               award.verdict_suspension_version, award.verdict_keys_count, award.verdict_keys_last,
+               award.verdict_keys_retired)
+    else:
+        row = with_verdict_versions(Award.objects.filter(pk=award.pk).order_by()).values_list(
+            "status", "status_changed_at", "verdict_revocation_version", "verdict_suspension_version",
+            "verdict_keys_count", "verdict_keys_last", "verdict_keys_retired").first()
+        if row is None:
+            return ("missing",)
+    status, changed, revocation, suspension, count, last, retired = row
+    return (str(status), changed.isoformat() if changed else "", revocation, suspension,
+            key_set_version(count, last, retired))
+
+
+def key_set_version(count: Any, last: Any, retired: Any) -> str:
+    """A version of an issuer's key set: changes when a key is added, removed or retired."""
+    return f"{count or 0}.{last or 0}.{retired.isoformat() if retired else ''}"
+
+
+def credential_fingerprint(credential: Any) -> str:
+    """A short digest of the stored credential: a verdict belongs to these exact bytes."""
+    text = credential if isinstance(credential, str) else json.dumps(credential, ensure_ascii=False)
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=12).hexdigest()
+
+
+def verdict_cache_key(award: Any, now: datetime) -> str:
+    """The cache key of a stored award's verdict at ``now``: award, versions and a time window that never
+    spans an instant at which the verdict could change by itself (expiry, validFrom, …)."""
+    stamp = now.timestamp()
+    offset = (award.pk * 7919) % VERDICT_WINDOW
+    window = int((stamp + offset) // VERDICT_WINDOW)
+    passed = sum(1 for moment in _moments(award) if moment <= now)
+    parts = (award.public_id, credential_fingerprint(award.credential), *award_versions(award), window, passed)
+    return f"{VERDICT_CACHE_PREFIX}:" + ":".join("" if part is None else str(part) for part in parts)
+
+
+def verify_stored_award(award: Any, *, now: datetime | None = None, use_cache: bool = True) -> VerificationReport:
+    """Verify an award's stored OB 3.0 credential as an outsider would (status read live from our database).
+
+    The verdict is cached (Django's cache) under :func:`verdict_cache_key`: a revocation, suspension, key
+    change or status-list change makes a new key, so the next request verifies afresh; time-dependent
+    outcomes are re-checked at least every ``VERDICT_WINDOW`` seconds and never reused across an expiry.
+    """
+    from django.core.cache import cache
+
+    moment = now or datetime.now(UTC)
+    key = verdict_cache_key(award, moment) if use_cache else ""
+    if key:
+        try:
+            cached = cache.get(key)
+        except Exception:  # a cache outage must not break verification
+            logger.warning("Could not read the verdict cache", exc_info=True)
+            cached = None
+        if isinstance(cached, VerificationReport):
+            return cached
+    report = platform_verifier().verify(award.credential, now=moment)
     _instance_status(report)
+    if key:
+        try:
+            cache.set(key, report, VERDICT_WINDOW + 60)
+        except Exception:
+            logger.warning("Could not write the verdict cache", exc_info=True)
     return report
 
 
@@ -383,10 +568,13 @@ __all__ = [
     "SubmissionError",
     "TrustSignals",
     "VerificationResult",
+    "award_versions",
     "instance_fetch",
     "platform_verifier",
     "refused_result",
     "trust_signals",
+    "verdict_cache_key",
     "verify_stored_award",
     "verify_submission",
+    "with_verdict_versions",
 ]

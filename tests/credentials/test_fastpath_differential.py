@@ -45,8 +45,9 @@ TRICKY = [
 class Generator:
     """Seeded random credentials; ``awkward`` strings mix plain text, tricky pieces and random code points."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, odd: float = 0.07) -> None:
         self.random = random.Random(seed)
+        self.odd = odd  # how often an id is one the fast path must hand over
 
     def chance(self, p: float = 0.5) -> bool:
         return self.random.random() < p
@@ -85,7 +86,7 @@ class Generator:
 
     def odd_iri(self) -> str:
         """Mostly good; now and then one the fast path must hand over (relative, blank node, whitespace)."""
-        if self.chance(0.93):
+        if self.odd == 0 or self.chance(1 - self.odd):
             return self.iri()
         return self.random.choice(["relative/path", "_:b7", "https://example.org/a b", "urn:x:\u3000", ""])
 
@@ -189,7 +190,49 @@ class Generator:
             items.append(copy.deepcopy(items[-1]))
         if items:
             document["evidence"] = items
+        if self.chance(0.3):
+            self.repeat_ids(document)
         return self.shuffled(document)
+
+    def creator_like_issuer(self, issuer: dict) -> dict:
+        """The issuer again as a creator, as the platform issues it: same ``@id``, members the same or not."""
+        r = self.random
+        creator = copy.deepcopy(issuer)
+        roll = r.random()
+        if roll < 0.4:
+            return creator  # exactly the same node object
+        if roll < 0.7:
+            creator["name"] = r.choice([self.text(), issuer.get("name", "x")])
+            self.maybe(creator, "url", self.iri)
+            if self.chance(0.3):
+                creator["type"] = ["Profile", "https://schema.org/Organization"]
+            return self.shuffled(creator)
+        return {"id": issuer["id"], "type": ["Profile"]} if self.chance() else {"id": issuer["id"]}
+
+    def repeat_ids(self, document: dict) -> dict:
+        """One ``@id`` on several node objects or references (JSON-LD merges them), and repeated values."""
+        r = self.random
+        issuer = document["issuer"]
+        subject = document["credentialSubject"]
+        achievement = subject["achievement"]
+        if self.chance(0.7):
+            achievement["creator"] = self.creator_like_issuer(issuer)
+        if self.chance(0.2):
+            subject["id"] = r.choice([issuer["id"], achievement["id"]])  # a node referenced in two places
+        evidence = document.get("evidence", [])
+        if evidence and self.chance(0.3):
+            item = r.choice(evidence)
+            item["id"] = r.choice([issuer["id"], achievement["id"], document.get("id", issuer["id"])])
+        if evidence and self.chance(0.3):
+            evidence.append(copy.deepcopy(r.choice(evidence)))  # an entry repeated exactly
+        alignments = achievement.get("alignment", [])
+        if alignments and self.chance(0.3):
+            alignments.append(copy.deepcopy(r.choice(alignments)))
+        if self.chance(0.2):
+            achievement["tag"] = [r.choice(["same", "Same", "same"]) for _ in range(r.randint(2, 4))]
+        if self.chance(0.15):
+            achievement["criteria"]["id"] = achievement["id"]
+        return document
 
     def recipient(self, badge_class: dict, n: int) -> dict:
         """``badge_class`` issued to recipient ``n``: new ids, identity, dates, evidence text."""
@@ -217,6 +260,8 @@ class Generator:
                                         "statusPurpose": "revocation", "statusListIndex": "0",
                                         "statusListCredential": "https://status.example.org/1"}
         document["issuer"]["id"] = self.iri()
+        if self.chance(0.5):
+            self.repeat_ids(document)
         return document
 
 
@@ -228,6 +273,23 @@ def corpus() -> Iterator[dict]:
             yield generator.recipient(badge_class, n)
     for _ in range(1200):
         yield generator.arbitrary()
+
+
+def repeated_ids_corpus() -> Iterator[dict]:
+    """Credentials shaped like the platform's (the issuer again as the achievement's creator) and other
+    repeated ids and values, in streams of one shape each, so the templates serve most of them."""
+    generator = Generator(20261124, odd=0)
+    for _ in range(12):
+        badge_class = generator.badge_class()
+        generator.repeat_ids(badge_class)
+        issuer = badge_class["issuer"]
+        if generator.chance(0.3):
+            issuer["id"] = generator.iri()  # a good IRI: the stream must be served, not handed over
+        badge_class["credentialSubject"]["achievement"]["creator"] = generator.creator_like_issuer(issuer)
+        for n in range(25):
+            document = generator.recipient(badge_class, n)
+            document.pop("name", None)  # no lone surrogates here: every document is canonicalised
+            yield document
 
 
 def reference_proof_value(document: dict, nquads: str, loader: ContextLoader, config_hashes: dict[str, bytes]) -> str:
@@ -282,6 +344,38 @@ def test_generated_corpus_same_bytes_fast_and_reference() -> None:
     assert cache.fallbacks > 0
     print(f"{counted} credentials: {served} served by a template, {refused} refused by both paths, "
           f"{len(cache)} cache entries, {cache.fallbacks} handed to the reference path")
+
+
+def test_repeated_ids_same_bytes_fast_and_reference() -> None:
+    """Merged nodes and repeated quads: the templates serve them (no fallback), byte for byte the reference."""
+    loader = ContextLoader(use_environment=False)
+    state = canonize_module._state(loader)
+    cache = state.shapes
+    config_hashes: dict[str, bytes] = {}
+    counted = served = merged = 0
+    for document in repeated_ids_corpus():
+        counted += 1
+        issuer_id = document["issuer"]["id"]
+        creator = document["credentialSubject"]["achievement"].get("creator", {})
+        merged += creator.get("id") == issuer_id
+        reference = outcome(lambda d=document: reference_canonize(d, loader=loader))
+        assert reference[0] == "ok", reference
+        nquads = str(reference[1])
+        fallbacks = cache.fallbacks
+        template = fastpath.canonical(document, state, loader_limits(), eager=True)
+        if template is not None:
+            served += 1
+            assert template[0] == nquads, json.dumps(document, ensure_ascii=True)[:400]
+            assert template[1] == nquads.encode("utf-8")
+        else:
+            assert cache.fallbacks == fallbacks + 1
+        assert canonize(document, loader=loader) == nquads
+        assert canonical_digest(document, loader=loader) == hashlib.sha256(nquads.encode("utf-8")).digest()
+        proof = create_proof(document, SIGNER, verification_method=METHOD, created=CREATED, loader=loader)
+        assert proof["proofValue"] == reference_proof_value(document, nquads, loader, config_hashes)
+    assert counted == 300
+    assert merged >= 250  # the platform's shape dominates
+    assert served == counted, (served, counted)  # no merged node, repeated entry or value is handed over
 
 
 def loader_limits():

@@ -145,17 +145,18 @@ class Crash(BaseException):
 def test_a_crash_mid_job_then_resume_issues_nothing_twice(owner: Actor, badge: BadgeClass,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     job = started(owner, badge)
-    real_issue = services.issue_award
+    real_issue = services.issue_awards_outcomes
     calls = {"n": 0}
 
-    def dying_issue(**kwargs: Any) -> Award:
+    def dying_issue(**kwargs: Any) -> list[Any]:
         calls["n"] += 1
-        award = real_issue(**kwargs)
-        if calls["n"] == 3:
-            raise Crash  # after the third award was made, before its row was marked: all of it rolls back
-        return award
+        outcomes = real_issue(**kwargs)
+        if calls["n"] == 2:
+            raise Crash  # after the second chunk's awards were made, before its rows were marked: it all rolls back
+        return outcomes
 
-    monkeypatch.setattr(services, "issue_award", dying_issue)
+    monkeypatch.setattr(services, "CHUNK_SIZE", 2)
+    monkeypatch.setattr(services, "issue_awards_outcomes", dying_issue)
     with pytest.raises(Crash):
         services.run_bulk_issue(job.public_id)
     job.refresh_from_db()
@@ -164,7 +165,7 @@ def test_a_crash_mid_job_then_resume_issues_nothing_twice(owner: Actor, badge: B
     assert Award.objects.count() == 2
     assert job.rows.filter(state=RowState.ISSUED).count() == 2
     # the process comes back: start-up lists the interrupted job and runs it again
-    monkeypatch.setattr(services, "issue_award", real_issue)
+    monkeypatch.setattr(services, "issue_awards_outcomes", real_issue)
     assert services.unfinished_jobs() == [("bulk_issue", job.public_id)]
     jobs.run_now("bulk_issue", job.public_id)
     job.refresh_from_db()
@@ -173,7 +174,7 @@ def test_a_crash_mid_job_then_resume_issues_nothing_twice(owner: Actor, badge: B
     assert Award.objects.count() == 5
     keys = list(Award.objects.values_list("idempotency_key", flat=True))
     assert len(set(keys)) == 5
-    assert calls["n"] == 3  # the patched function saw only the first run
+    assert calls["n"] == 2  # the patched function saw only the first run
 
 
 def test_an_award_made_before_a_lost_row_update_is_not_made_again(owner: Actor, badge: BadgeClass) -> None:
@@ -193,15 +194,17 @@ def test_an_award_made_before_a_lost_row_update_is_not_made_again(owner: Actor, 
 
 def test_a_row_the_service_refuses_fails_and_the_job_carries_on(owner: Actor, badge: BadgeClass,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from insignia.awards import batch
+
     job = started(owner, badge)
-    real_issue = services.issue_award
+    real_check = batch._check
 
-    def picky(**kwargs: Any) -> Award:
-        if kwargs["recipient"] == "alan@example.org":
+    def picky(badge: BadgeClass, row: Any, now: Any) -> Any:
+        if row.recipient == "alan@example.org":
             raise ServiceError("The recipient opted out.")
-        return real_issue(**kwargs)
+        return real_check(badge, row, now)
 
-    monkeypatch.setattr(services, "issue_award", picky)
+    monkeypatch.setattr(batch, "_check", picky)
     done = services.run_bulk_issue(job.public_id)
     assert done is not None
     assert done.status == JobStatus.DONE

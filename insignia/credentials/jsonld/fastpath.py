@@ -30,10 +30,19 @@ path from then on (the refusal is cached too).
 (generated once per template; they hold indices only, never document text), computes the RDFC-1.0
 first-degree hash of each blank node whose quads hold a slot (the others are constant), gives the
 ``c14n`` labels in hash order, sorts and joins the lines. Anything the renderer is not sure of sends
-the document to the reference path: a value that is not a plain absolute IRI in an id slot, two nodes
-with the same ``@id`` (JSON-LD would merge them), two quads that become equal (JSON-LD would merge
-them), a lone surrogate, a limit the shape exceeds. Two blank nodes with the same first-degree hash
-run the full RDFC-1.0 (``rdfc.canonicalize``) on the rendered quads instead.
+the document to the reference path: a value that is not a plain absolute IRI in an id slot, a lone
+surrogate, a limit the shape exceeds. Two blank nodes with the same first-degree hash run the full
+RDFC-1.0 (``rdfc.canonicalize``) on the rendered quads instead.
+
+**Merged nodes and equal quads.** Node objects with one ``@id`` (an issuer repeated as an
+achievement's creator) are merged in JSON-LD's node map, values added without duplicates; lists are
+never merged and blank nodes never share a label. So the dataset is the set union of the quads each
+node object gives on its own, and RDFC-1.0 works on that set (``rdfc`` deduplicates its input too):
+rendering every template line and dropping the repeats, *before* the blank nodes are hashed (a
+repeated quad of a blank node would otherwise count twice), gives the reference's bytes. What the
+merge treats otherwise stays with the reference path: ``@index`` on merged node objects (pyld
+refuses it), and a merged node whose values could exceed the node-map work limit, which counts the
+merged node's values together.
 
 The cache of shapes is an LRU bounded by entry count and by an estimate of its size in bytes, one per
 context loader (a template is only as good as the contexts it was compiled with).
@@ -279,6 +288,8 @@ def _collect_terms(value: object, state: _LoaderState, terms: set[str], seen: se
         elif isinstance(item, dict):
             for key, member in item.items():
                 terms.add(key)
+                if member == "@index" or (isinstance(member, list) and "@index" in member):
+                    terms.add("@index")  # an index container or an alias of @index: merging may refuse it
                 if key in ("@context", "@import") or isinstance(member, dict | list):
                     stack.append(member)
 
@@ -298,7 +309,10 @@ def _contexts_in(document: object) -> Iterator[object]:
 
 
 def defined_terms(document: dict, state: _LoaderState) -> frozenset[str]:
-    """The keys of all context objects the document's ``@context`` values reach (URLs loaded)."""
+    """The keys of all context objects the document's ``@context`` values reach (URLs loaded).
+
+    It holds ``"@index"`` too if a context mentions ``@index`` (a container or an alias).
+    """
     contexts = list(_contexts_in(document))
     try:
         key = json.dumps(contexts, ensure_ascii=False)
@@ -428,8 +442,8 @@ class Template:
 
     __slots__ = (
         "_fits", "_lines", "_memo", "_node_lines", "_uses", "blank_labels", "build", "const_hashes", "dup_pairs",
-        "id_slots", "literal_slots", "n_blank",
-        "n_slots", "node_builders", "size", "stats", "subject_slots", "terms",
+        "id_slots", "index_sensitive", "literal_slots", "merge_work", "n_blank",
+        "n_slots", "node_builders", "node_index", "size", "stats", "subject_slots", "terms",
     )
 
     def __init__(
@@ -445,6 +459,8 @@ class Template:
         dup_pairs: tuple[tuple[int, int], ...] | None,
         terms: frozenset[str],
         stats: Stats,
+        node_index: list[list[int]] | None = None,
+        index_sensitive: bool = True,
     ) -> None:
         self.n_slots = n_slots
         self.literal_slots = literal_slots
@@ -455,6 +471,13 @@ class Template:
         self.dup_pairs = dup_pairs
         self.terms = terms
         self.stats = stats
+        #: ``@index`` may occur on a node object: merged nodes go to the reference path (pyld refuses them).
+        self.index_sensitive = index_sensitive
+        #: A bound on the node-map work once nodes merge: k node objects of one ``@id`` with c_i values of a
+        #: property cost (sum c_i)^2/2 <= k * sum c_i^2/2, and k is at most the number of id slots.
+        self.merge_work = max(1, len(id_slots)) * (stats.work + stats.json_values)
+        #: For each blank node with slots: the index, among all lines, of each of its lines (to drop repeats).
+        self.node_index: dict[int, tuple[int, ...]] = {}
         self._fits: Limits | None = None
         #: Small documents (a proof configuration) repeat whole within a batch: remember their results.
         self._memo: dict[tuple[str, ...], tuple[str, bytes]] | None = {} if n_slots <= _MEMO_SLOTS else None
@@ -469,6 +492,9 @@ class Template:
                 const_hashes.append(None)
                 builders.append((node, _interpreter(pieces)))
                 self._node_lines.append((node, pieces))
+                if node_index is None:
+                    raise ValueError("a template with blank nodes needs node_index")
+                self.node_index[node] = tuple(node_index[node])
             else:
                 text = sorted("".join(piece for piece in line if isinstance(piece, str)) for line in pieces)
                 const_hashes.append(_sha256("".join(text).encode("utf-8")).digest())
@@ -525,19 +551,22 @@ class Template:
             return result
         return self._render(values, limits)
 
-    def _render(self, values: list[str], limits: Limits) -> tuple[str, bytes] | None:
+    def _render(self, values: list[str], limits: Limits, repeats: set[int] | None = None) -> tuple[str, bytes] | None:
+        """``repeats``: indices of the lines that repeat an earlier one, if known (else found when needed)."""
+        given = values
         values = list(values)
         terms = self.terms
-        for slot in self.id_slots:
+        ids = self.id_slots
+        for slot in ids:
             value = values[slot]
             scheme = _IRI_SCHEMES.get(value)
             if scheme is None:
                 scheme = _iri_scheme(value)
             if scheme is False or value in terms or scheme in terms:
                 return None
-        subjects = self.subject_slots
-        if len(subjects) > 1 and len({values[slot] for slot in subjects}) != len(subjects):
-            return None  # two nodes with one @id: JSON-LD merges them
+        merged = len(ids) > 1 and len({values[slot] for slot in ids}) != len(ids)
+        if merged and (self.index_sensitive or self.merge_work > limits.max_value_comparisons):
+            return None  # JSON-LD merges nodes of one @id: pyld may refuse @index there, or count more work
         if _NEEDS_ESCAPE.search("".join(values)) is not None:  # id values never match: checked above
             search = _NEEDS_ESCAPE.search
             for slot in self.literal_slots:
@@ -545,12 +574,20 @@ class Template:
                 if search(value) is not None:
                     values[slot] = value.translate(_ESCAPES)
         try:
+            if merged and repeats is None:
+                repeats = self._repeats(values)
             labels: list[str] = self.blank_labels
             n_blank = self.n_blank
             if n_blank > 1:
                 hashes = self.const_hashes.copy()
                 for node, builder in self.node_builders:
                     node_lines = builder(values)
+                    if repeats:
+                        node_lines = [
+                            line
+                            for line, index in zip(node_lines, self.node_index[node], strict=True)
+                            if index not in repeats
+                        ]
                     node_lines.sort()
                     hashes[node] = _sha256("".join(node_lines).encode("utf-8")).digest()
                 if len(set(hashes)) != n_blank:
@@ -562,25 +599,35 @@ class Template:
             elif n_blank == 1:
                 labels = _LABELS
             lines = self.build(values, labels)
-            if self.dup_pairs is None:
-                if len(set(lines)) != len(lines):
-                    return None  # the dataset is a set: JSON-LD would have merged the two
-            else:
-                for first, second in self.dup_pairs:
-                    if lines[first] == lines[second]:
-                        return None  # the dataset is a set: JSON-LD would have merged the two
+            if repeats is None:
+                if self.dup_pairs is None:
+                    equal = len(set(lines)) != len(lines)
+                else:
+                    equal = any(lines[first] == lines[second] for first, second in self.dup_pairs)
+                if equal:  # the dataset is a set: drop the repeats and hash again without them
+                    return self._render(given, limits, self._repeats(values))
+            elif repeats:
+                lines = [line for index, line in enumerate(lines) if index not in repeats]
             lines.sort()
             text = "".join(lines)
             return text, text.encode("utf-8")
         except UnicodeEncodeError:
             return None  # a lone surrogate: the reference path refuses it with its own message
 
+    def _repeats(self, values: list[str]) -> set[int]:
+        """Indices of the lines equal to an earlier line, rendered with distinct blank node labels."""
+        first: dict[str, None] = {}
+        repeats: set[int] = set()
+        for index, line in enumerate(self.build(values, self.blank_labels)):
+            if line in first:
+                repeats.add(index)
+            else:
+                first[line] = None
+        return repeats
+
     def _full_rdfc(self, values: list[str], limits: Limits) -> tuple[str, bytes] | None:
-        """Blank nodes alike at first degree: the full RDFC-1.0 on the rendered quads."""
-        lines = self.build(values, self.blank_labels)
-        if len(set(lines)) != len(lines):
-            return None
-        quads = parse_nquads("".join(lines))
+        """Blank nodes alike at first degree: the full RDFC-1.0 on the rendered quads (repeats drop there)."""
+        quads = parse_nquads("".join(self.build(values, self.blank_labels)))
         text = canonicalize(
             quads, max_ndegree_calls=limits.max_ndegree_calls, max_permutations=limits.max_permutations
         ).nquads
@@ -715,9 +762,10 @@ def _terms(pieces: list[_Piece]) -> list[tuple]:
 def _duplicate_candidates(lines: list[list[_Piece]], subject_slots: set[int]) -> tuple[tuple[int, int], ...] | None:
     """Pairs of lines that some slot values could make equal (None: too many, compare them all at once).
 
-    Lines of different subjects, predicates or graphs never meet: subjects that are slots hold distinct
-    values (``render`` checks it first), blank nodes get distinct labels. Within one group two constant
-    objects differ (the quads were deduplicated), and a slot meets a constant or a slot of its own kind.
+    Lines of different subjects, predicates or graphs never meet while the id slots hold distinct values
+    (when two coincide, ``render`` compares all the lines instead), blank nodes get distinct labels.
+    Within one group two constant objects differ (the quads were deduplicated), and a slot meets a
+    constant or a slot of its own kind.
     """
     groups: dict[tuple, list[tuple[int, tuple]]] = {}
     for position, pieces in enumerate(lines):
@@ -756,7 +804,8 @@ def compile_shape(
     fixed = fixed or {}
     nonce = nonce or _new_nonce()
     try:
-        if nonce in json.dumps(document, ensure_ascii=False):
+        text = json.dumps(document, ensure_ascii=False)
+        if nonce in text:
             raise _Uncompilable("the sentinel nonce occurs in the document")
         replacements = [fixed.get(index, f"zq{nonce}s{index}e") for index in range(len(values))]
         probe = substitute(document, replacements)
@@ -802,10 +851,12 @@ def compile_shape(
 
     final_lines = [with_blanks(pieces, None) for pieces in lines]
     node_lines: list[list[list[_Piece]]] = [[] for _ in blanks]
-    for (s, _p, o, g), pieces in zip(serialised, lines, strict=True):
+    node_index: list[list[int]] = [[] for _ in blanks]
+    for position, ((s, _p, o, g), pieces) in enumerate(zip(serialised, lines, strict=True)):
         for label, node in blanks.items():
             if label in (s, o, g):
                 node_lines[node].append(with_blanks(pieces, node))
+                node_index[node].append(position)
 
     subject_slots = {index for index, slot in slots.items() if slot.subject}
     dup_pairs = _duplicate_candidates(final_lines, subject_slots)
@@ -829,6 +880,8 @@ def compile_shape(
         dup_pairs=dup_pairs,
         terms=terms,
         stats=stats,
+        node_index=node_index,
+        index_sensitive="@index" in terms or '"@index"' in text,
     )
 
 
