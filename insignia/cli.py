@@ -138,16 +138,17 @@ def _serve(args: argparse.Namespace) -> int:
         from insignia.core.demo import seed_demo
 
         seed_demo()
-    workers = args.workers or max(2, min(4, (os.cpu_count() or 1)))
     print(f"Insignia is running at {settings.BASE_URL} (data in {settings.DATA_DIR}); press Ctrl+C to stop.",
           flush=True)
+    # The worker model (class, processes, threads, keep-alive, access log) lives in gunicorn_config and its
+    # INSIGNIA_* variables; only an explicit --workers overrides it here.
     argv = [
         sys.executable, "-m", "gunicorn", "insignia.site.wsgi:application",
-        "--bind", f"{args.host}:{args.port}",
-        "--workers", str(workers), "--threads", "4", "--worker-class", "gthread",
-        "--access-logfile", "-", "--graceful-timeout", "20", "--timeout", "120",
+        "--bind", f"{args.host}:{args.port}", "--graceful-timeout", "20", "--timeout", "120",
         "--config", "python:insignia.site.gunicorn_config",
     ]
+    if args.workers:
+        argv += ["--workers", str(args.workers)]
     os.execv(sys.executable, argv)  # noqa: S606 (replaces this process with the server)
     return 0
 
@@ -611,7 +612,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run Insignia (migrates the database first)")
     serve.add_argument("--host", default=os.environ.get("INSIGNIA_HOST", "127.0.0.1"))
     serve.add_argument("--port", type=int, default=int(os.environ.get("INSIGNIA_PORT", "8000")))
-    serve.add_argument("--workers", type=int, default=None, help="web worker processes (default: 2-4)")
+    serve.add_argument("--workers", type=int, default=None,
+                       help="web worker processes (default: INSIGNIA_WORKERS or cores + 1)")
     serve.add_argument("--demo", action="store_true", help="seed a demo organisation with badges and awards")
     serve.set_defaults(handler=_serve)
 
