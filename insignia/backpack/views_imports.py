@@ -15,7 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from insignia.awards.models import Visibility
@@ -24,42 +24,21 @@ from insignia.backpack import imports
 from insignia.backpack import requests as asks
 from insignia.backpack.imports import AlreadyImported, ImportRefused
 from insignia.backpack.models import AwardRequest, ImportedBadge, RequestState
+from insignia.backpack.pages import render_private, wallet_tabs
 from insignia.core.errors import NotFound, ServiceError
 from insignia.core.orgviews import org_view
 from insignia.core.tenancy import Actor
 from insignia.credentials.verify.report import CHECK_TITLES
+from insignia.verification.presenters import STATUS_WORDS
 from insignia.verification.presenters import link as safe_link
 from insignia.verification.presenters import text as safe_text
 
-PRIVATE = {"Cache-Control": "private, no-store", "X-Robots-Tag": "noindex, nofollow", "Referrer-Policy": "same-origin"}
-STATUS_WORDS = {"passed": "Passed", "failed": "Failed", "not_checked": "Not checked"}
 IMPORT_WAYS = (("url", "From a link"), ("file", "Upload a file"), ("paste", "Paste JSON or a JWT"))
-
-
-def _private(response: HttpResponse) -> HttpResponse:
-    for name, value in PRIVATE.items():
-        response[name] = value
-    return response
-
-
-def _wallet_tabs() -> dict[str, Any]:
-    """The wallet's tabs, as the wallet pages show them (imports live under "Badges")."""
-    tabs = [("badges", "Badges", "backpack:wallet"), ("collections", "Collections", "backpack:collections"),
-            ("identities", "Identities", "backpack:identities"), ("requests", "Requests", "backpack:requests"),
-            ("portfolio", "Portfolio", "backpack:profile"), ("leave", "Export & delete", "backpack:leave")]
-    found = []
-    for key, label, name in tabs:
-        try:
-            found.append((key, label, reverse(name)))
-        except NoReverseMatch:  # a wallet page not (yet) present: leave its tab out
-            continue
-    return {"wallet_tabs": found}
 
 
 def _render(request: HttpRequest, template: str, context: dict[str, Any], *, tab: str = "badges",
             status: int = 200) -> HttpResponse:
-    return _private(render(request, template, {"wallet_nav": True, **_wallet_tabs(), "wallet_tab": tab, **context},
-                           status=status))
+    return render_private(request, template, {**wallet_tabs(tab), **context}, status=status)
 
 
 # == presenting an imported badge ================================================================================

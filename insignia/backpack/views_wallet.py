@@ -22,20 +22,12 @@ from insignia.awards.models import AcceptanceState, Visibility
 from insignia.backpack import export, forms, queries, services
 from insignia.backpack.identities import META_NAME
 from insignia.backpack.models import EarnerIdentity, ImportedBadge
+from insignia.backpack.pages import private as _private
+from insignia.backpack.pages import render_private as _render
+from insignia.backpack.pages import wallet_tabs as _tabs
 from insignia.core.errors import NotFound, ServiceError
 
 View = Callable[..., HttpResponse]
-PRIVATE = {"Cache-Control": "private, no-store", "X-Robots-Tag": "noindex, nofollow", "Referrer-Policy": "same-origin"}
-
-
-def _private(response: HttpResponse) -> HttpResponse:
-    for name, value in PRIVATE.items():
-        response[name] = value
-    return response
-
-
-def _render(request: HttpRequest, template: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
-    return _private(render(request, template, {"wallet_nav": True, **context}, status=status))
 
 
 def _not_found(exc: NotFound) -> Http404:
@@ -44,16 +36,6 @@ def _not_found(exc: NotFound) -> Http404:
 
 def _form_error(form: Any, exc: ServiceError) -> None:
     form.add_error(exc.field if exc.field in getattr(form, "fields", {}) else None, exc.message)
-
-
-def _tabs(current: str) -> dict[str, Any]:
-    return {"wallet_tabs": [("badges", "Badges", reverse("backpack:wallet")),
-                            ("collections", "Collections", reverse("backpack:collections")),
-                            ("identities", "Identities", reverse("backpack:identities")),
-                            ("requests", "Requests", reverse("backpack:requests")),
-                            ("portfolio", "Portfolio", reverse("backpack:profile")),
-                            ("leave", "Export & delete", reverse("backpack:leave"))],
-            "wallet_tab": current}
 
 
 # == the wallet ==================================================================================================

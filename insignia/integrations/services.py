@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import json
 import logging
 import secrets
@@ -22,6 +21,7 @@ from insignia.core.errors import NotFound, ServiceError
 from insignia.core.tenancy import Actor
 from insignia.integrations import sealing
 from insignia.integrations.models import EVENTS, SCOPES, ApiToken, Webhook, WebhookDelivery
+from insignia.net.fetch import is_loopback_host
 
 log = logging.getLogger(__name__)
 
@@ -99,15 +99,6 @@ def revoke_api_token(*, actor: Actor, token: ApiToken, now: datetime | None = No
 def loopback_allowed() -> bool:
     """Plain http to loopback receivers: development (DEBUG) and tests only."""
     return bool(getattr(settings, "INSIGNIA_WEBHOOKS_ALLOW_LOOPBACK", settings.DEBUG))
-
-
-def is_loopback_host(host: str) -> bool:
-    if host.lower().rstrip(".") == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def check_webhook_url(url: str) -> str:
