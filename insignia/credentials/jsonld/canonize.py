@@ -572,28 +572,21 @@ def to_quads(
     limits = limits or DEFAULT_LIMITS
     if not isinstance(document, dict):
         raise MalformedInputError("A JSON-LD document to canonicalise must be a JSON object.", code="invalid_json")
-    check_json(document, limits)
-    state = _state(loader or default_loader())
-    token = _meter.set(_Meter(limits.max_context_terms))
-    try:
-        expanded = _expand(document, state, safe)
-        _check_node_map_work(expanded, limits)
-        dataset = _dataset(expanded, state)
-    except CredentialError:
-        raise
-    except _PYLD_FAILURES as error:
-        raise _translate(error) from error
-    finally:
-        _meter.reset(token)
-    return _convert(dataset, limits)
+    return _reference_quads(document, _state(loader or default_loader()), limits, safe)[0]
 
 
 def _sentinel_quads(document: dict, state: _LoaderState, limits: Limits, nonce: str) -> tuple[list[Quad], int]:
     """The reference path on a fast-path probe document: its quads and node-map work (for ``fastpath``)."""
+    return _reference_quads(document, state, limits, True, nonce)
+
+
+def _reference_quads(document: dict, state: _LoaderState, limits: Limits, safe: bool,
+                     nonce: str | None = None) -> tuple[list[Quad], int]:
+    """Expansion and toRdf through pyld, bounded and with its errors translated: the quads and node-map work."""
     check_json(document, limits)
     token = _meter.set(_Meter(limits.max_context_terms))
     try:
-        expanded = _expand(document, state, True, nonce)
+        expanded = _expand(document, state, safe, nonce)
         work = _check_node_map_work(expanded, limits)
         dataset = _dataset(expanded, state)
     except CredentialError:
