@@ -56,6 +56,9 @@ def test_drop_a_baked_png_and_read_the_verdict(page: Any, world: dict[str, Any],
     assert page.evaluate("() => document.activeElement && document.activeElement.id") == "verdict"
     image = page.locator(".verify-badge-image")
     assert image.get_attribute("referrerpolicy") == "no-referrer"
+    # The image loads after the navigation event: wait for it (times out, and fails, if it never decodes).
+    page.wait_for_function("() => { const img = document.querySelector('.verify-badge-image');"
+                           " return img && img.complete && img.naturalWidth > 0; }")
     assert page.evaluate("() => document.querySelector('.verify-badge-image').naturalWidth") > 0
     a11y((1280, PHONE))
     screenshot("verifier/valid", widths=(1280, PHONE))
