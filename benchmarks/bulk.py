@@ -36,6 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
 #: The targets of issue 6, figure 3.
 TARGET_SECONDS = 60.0
 TARGET_RSS_MB = 500.0
+#: Rows issued one by one after the job, for the baseline (per-row path) figure.
+BASELINE_SAMPLE = 200
 
 FIRST = ["Ada", "Grace", "Alan", "Katherine", "Edsger", "Zoë", "Łukasz", "Ngozi", "Hiroshi", "Søren", "Amélie",
          "José", "Åsa", "Chidi", "Priya", "Mateus", "Olúwaseun", "Dmitri", "Fatima", "Niamh"]
@@ -123,12 +125,16 @@ def _fixture() -> tuple[Any, Any]:
 def _stub_signing() -> None:
     """Diagnostic only: a fixed fake proof instead of signing (see the module docstring)."""
     from insignia.awards import services as award_services
+    from insignia.awards import signing
+    from insignia.credentials import parallel
 
-    def fake_sign(credential: dict[str, Any], signer: Any) -> dict[str, Any]:
+    def fake_sign(credential: dict[str, Any], signer: Any, **_options: Any) -> dict[str, Any]:
         return {**credential, "proof": {"type": "DataIntegrityProof", "cryptosuite": "eddsa-rdfc-2022",
                                         "proofValue": "z" + "1" * 87}}
 
     award_services.sign_credential = fake_sign  # type: ignore[assignment]
+    parallel.sign_credential = fake_sign  # type: ignore[assignment]
+    signing._pool = parallel.SigningPool(0)  # no workers: they would sign for real
 
 
 def run_one(backend: str, rows: int, chunk: int, email_sample: int, database_url: str,
@@ -182,10 +188,13 @@ def _measure(backend: str, rows: int, chunk: int, email_sample: int) -> dict[str
 
     updates: list[tuple[float, int]] = []
     timings = Timings()
+    server = _server_cpu_reader()
+    server_start, cpu_start = server(), time.process_time()
     started = time.perf_counter()
     done = services.run_bulk_issue(job.public_id, timings=timings,
                                    progress=lambda j: updates.append((time.perf_counter() - started, j.processed)))
     run_s = time.perf_counter() - started
+    cpu_s, server_end = time.process_time() - cpu_start, server()
     assert done is not None, job.public_id
     assert done.status == JobStatus.DONE, done.error
     issued = Award.objects.filter(badge=badge).count()
@@ -195,6 +204,7 @@ def _measure(backend: str, rows: int, chunk: int, email_sample: int) -> dict[str
     rss_run = peak_rss_mb()
 
     email_rate = _email_rate(badge, email_sample)
+    baseline_per_row = _per_row_seconds(actor, badge, BASELINE_SAMPLE)
     accounted = timings.check + timings.sign + timings.database
     return {
         "backend": backend, "rows": rows, "chunk": chunk, "issued": issued, "failed": done.failed,
@@ -203,12 +213,62 @@ def _measure(backend: str, rows: int, chunk: int, email_sample: int) -> dict[str
         "rows_per_s": round(rows / run_s, 1),
         "check_s": round(timings.check, 2), "sign_s": round(timings.sign, 2), "database_s": round(timings.database, 2),
         "other_s": round(run_s - accounted, 2),
+        "process_cpu_s": round(cpu_s, 2),
+        "server_cpu_s": round(server_end - server_start, 2) if server_start is not None and server_end is not None
+        else None,
         "progress_updates": len(updates), "peak_rss_mb_before": round(rss_start, 1),
         "peak_rss_mb_after_preview": round(rss_preview, 1), "peak_rss_mb": round(rss_run, 1),
         "emails_per_s": email_rate,
+        "baseline": f"issue_award row by row, {BASELINE_SAMPLE} rows timed, scaled to {rows:,}",
+        "baseline_per_row_ms": round(baseline_per_row * 1000, 2),
+        "baseline_total_s": round(preview_s + baseline_per_row * rows, 1),
         "breakdown_s": {name: round(seconds, 2) for name, seconds in sorted(timings.extra.items(),
                                                                             key=lambda item: -item[1])},
     }
+
+
+def _per_row_seconds(actor: Any, badge: Any, sample: int) -> float:
+    """The baseline: seconds per award through ``issue_award``, one transaction per row (the single-award path
+    a job would take without the batch path), timed on ``sample`` rows after the job. Its award emails go to
+    Django's in-memory backend."""
+    from django.conf import settings
+    from django.db import transaction
+
+    from insignia.awards.services import issue_award
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    started = time.perf_counter()
+    for n in range(sample):
+        with transaction.atomic():
+            issue_award(actor=actor, badge=badge, recipient=f"baseline{n}@example.org", recipient_name=f"Baseline {n}",
+                        evidence=[{"url": f"https://work.example.org/baseline/{n}"}])
+    return (time.perf_counter() - started) / sample
+
+
+def _server_cpu_reader() -> Any:
+    """A function giving the CPU seconds used so far by this connection's PostgreSQL backend (None elsewhere).
+
+    Read from ``/proc/<backend pid>/stat`` when the server runs on this machine: with the process's own CPU
+    time it tells whether the job waits on Python or on the database server.
+    """
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return lambda: None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    stat = Path(f"/proc/{pid}/stat")
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+    def read() -> float | None:
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+
+    return read
 
 
 def _email_rate(badge: Any, sample: int) -> float | None:
@@ -258,9 +318,18 @@ def print_table(results: list[dict[str, Any]]) -> None:
             "n/a (signing stubbed)" if r.get("signing") != "kernel" else
             f"{'met' if ok else 'MISSED'} (≤ {TARGET_SECONDS:.0f} s, ≤ {TARGET_RSS_MB:.0f} MB)")))
     for r in results:
+        if r.get("baseline_total_s") is not None:
+            print(f"{r['backend']} baseline ({r['baseline']}): {r['baseline_per_row_ms']} ms per award, "
+                  f"{r['baseline_total_s']} s for the job; the batch path is "
+                  f"{r['baseline_total_s'] / r['total_s']:.1f}x faster")
         print(f"{r['backend']}: issued {r['issued']:,}, failed {r['failed']}, emails queued {r['emails_queued']:,} "
               f"(+{r['emails_skipped_opted_out']:,} opted out), {r['progress_updates']} progress updates, "
               f"email job {r['emails_per_s']} emails/s (in-memory backend)")
+        if r.get("process_cpu_s") is not None:
+            server = r.get("server_cpu_s")
+            print(f"  {r['backend']} CPU while issuing: this process {r['process_cpu_s']} s"
+                  + (f", the PostgreSQL backend {server} s" if server is not None else "")
+                  + f" (wall {r['run_s']} s)")
         print(f"  {r['backend']} issuing time by step (s): "
               + ", ".join(f"{name} {seconds}" for name, seconds in r.get("breakdown_s", {}).items()))
 

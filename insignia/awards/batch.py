@@ -1,11 +1,12 @@
 """Issuing many awards of one badge at once: the bulk path behind ``insignia.bulk``.
 
 ``issue_awards_batch`` does what ``issue_award`` does for each row — the same checks, the same request
-fingerprint and idempotency keys, the same credential (``services.signed_credential``) — but per chunk
-rather than per row: one transaction, one lock of the issuer and of each status list
-(``statuslists.allocate_many``), one signer, and one insert each for the awards, their audit events,
-their queued emails (``notifications.queue_award_emails``) and their webhook deliveries
-(``integrations.emit_many``).
+fingerprint and idempotency keys, the same credential (``services.unsigned_credential``, then the kernel's
+``sign_credential``) — but per chunk rather than per row: one transaction, one lock of the issuer and of each
+status list (``statuslists.allocate_many``), one signer, and, for each part of ``signing.PART_SIZE`` awards,
+one insert each for the awards, their audit events, their queued emails
+(``notifications.queue_award_emails``) and their webhook deliveries (``integrations.emit_many``). The parts
+are signed by worker processes (``awards.signing``) while this process stores the ones already signed.
 
 Audit: one ``award.issued`` event per award, with the same data ``issue_award`` records (plus ``batch``),
 so an award's history and the audit API's ``object_id`` filter work the same for bulk-issued awards.
@@ -25,12 +26,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import connection, transaction
-from django.db.models import Model
+from django.db import transaction
 from django.utils import timezone
 
 from insignia.awards import credentials as documents
-from insignia.awards import statuslists
+from insignia.awards import signing, statuslists
 from insignia.awards.models import Award, RecipientKind, StatusPurpose
 from insignia.awards.services import (
     FUTURE_SKEW,
@@ -39,15 +39,18 @@ from insignia.awards.services import (
     _badge_for,
     _evidence,
     _fingerprint,
+    credential_failed,
     normalise_recipient,
-    signed_credential,
+    unsigned_credential,
 )
 from insignia.badges.models import BadgeClass
 from insignia.badges.services import expiry_for, require_awardable
+from insignia.core.bulkinsert import insert_rows
 from insignia.core.errors import Conflict, ServiceError
 from insignia.core.ids import new_public_id
 from insignia.core.models import AuditEvent
 from insignia.core.tenancy import Actor
+from insignia.credentials.errors import CredentialError
 from insignia.credentials.model.dates import format_datetime
 from insignia.credentials.model.identity import hash_identity, new_salt
 from insignia.issuers.identity import active_signer
@@ -309,7 +312,14 @@ def _resolve_repeats(actor: Actor, outcomes: list[Any], *, strict: bool) -> dict
 
 
 def _store(actor: Actor, badge: BadgeClass, checked: list[_Checked], now: datetime, spent: Timings) -> list[Award]:
-    """Allocate status entries, sign, and insert the awards and their side records (inside the transaction)."""
+    """Allocate status entries, sign, and insert the awards and their side records (inside the transaction).
+
+    The credentials are built here, then signed part by part (``signing.sign_in_parts``): while worker
+    processes sign the next parts, this process stores the awards of the part just signed.
+    """
+    from insignia.integrations.services import emit_many
+    from insignia.notifications.services import queue_award_emails
+
     issuer = badge.issuer
     started = time.perf_counter()
     revocations = statuslists.allocate_many(issuer, StatusPurpose.REVOCATION, len(checked))
@@ -317,73 +327,54 @@ def _store(actor: Actor, badge: BadgeClass, checked: list[_Checked], now: dateti
     signer = active_signer(issuer, KeyAlgorithm.ED25519)
     stencil = Stencil()
     started = spent.lap("database", "status entries", started)
-    awards: list[Award] = []
-    made: list[tuple[str, str, dict[str, Any]]] = []
+    made: list[tuple[str, str]] = []
+    unsigned: list[dict[str, Any]] = []
     for item, (revocation_list, revocation_index) in zip(checked, revocations, strict=True):
-        public_id = new_public_id()
-        salt = new_salt()
-        credential = signed_credential(
+        public_id, salt = new_public_id(), new_salt()
+        unsigned.append(unsigned_credential(
             public_id=public_id, issuer=issuer, badge=badge, kind=item.kind, identity=item.identity, salt=salt,
             evidence=item.evidence, narrative=item.narrative, awarded=item.awarded, expires=item.expires,
-            revocation_list=revocation_list, revocation_index=revocation_index, signer=signer, build=stencil,
-        )
-        made.append((public_id, salt, credential))
-    started = spent.lap("sign", "build and sign", started)
-    for item, (public_id, salt, credential), (revocation_list, revocation_index), (suspension_list, suspension_index) \
-            in zip(checked, made, revocations, suspensions, strict=True):
-        awards.append(Award(
-            organisation=actor.organisation, badge=badge, issuer=issuer, public_id=public_id,
-            recipient_kind=item.kind, recipient_identity=item.identity, recipient_salt=salt,
-            recipient_hash=hash_identity(item.identity, salt), recipient_name=item.name, narrative=item.narrative,
-            evidence=item.evidence, issued_on=item.awarded, expires_on=item.expires, credential=credential,
-            credential_id=credential["id"], revocation_list=revocation_list, revocation_index=revocation_index,
-            suspension_list=suspension_list, suspension_index=suspension_index, idempotency_key=item.key,
-            request_fingerprint=item.fingerprint, created_by=actor.user,
-        ))
-    started = spent.lap("database", "award objects", started)
-    _insert(Award, awards, read_ids=True)
-    started = spent.lap("database", "insert awards", started)
-    _audit(actor, badge, awards)
-    started = spent.lap("database", "audit events", started)
-    from insignia.integrations.services import emit_many
-    from insignia.notifications.services import queue_award_emails
-
-    queue_award_emails(awards, now=now)
-    started = spent.lap("database", "notifications", started)
-    emit_many("award.issued", awards, now=now)
-    spent.lap("database", "webhooks", started)
+            revocation_list=revocation_list, revocation_index=revocation_index, build=stencil))
+        made.append((public_id, salt))
+    started = spent.lap("sign", "build", started)
+    awards: list[Award] = []
+    parts = signing.sign_in_parts(unsigned, signer, pool=signing.pool(), part_size=signing.PART_SIZE)
+    while True:
+        try:
+            credentials = next(parts)
+        except StopIteration:
+            break
+        except CredentialError as exc:
+            raise credential_failed(exc) from exc
+        started = spent.lap("sign", "sign (here, or waiting for the workers)", started)
+        here = slice(len(awards), len(awards) + len(credentials))
+        part = [
+            Award(
+                organisation=actor.organisation, badge=badge, issuer=issuer, public_id=public_id,
+                recipient_kind=item.kind, recipient_identity=item.identity, recipient_salt=salt,
+                recipient_hash=hash_identity(item.identity, salt), recipient_name=item.name,
+                narrative=item.narrative, evidence=item.evidence, issued_on=item.awarded, expires_on=item.expires,
+                credential=credential, credential_id=credential["id"], revocation_list=revocation_list,
+                revocation_index=revocation_index, suspension_list=suspension_list,
+                suspension_index=suspension_index, idempotency_key=item.key, request_fingerprint=item.fingerprint,
+                created_by=actor.user,
+            )
+            for item, (public_id, salt), credential, (revocation_list, revocation_index),
+            (suspension_list, suspension_index)
+            in zip(checked[here], made[here], credentials, revocations[here], suspensions[here], strict=True)
+        ]
+        started = spent.lap("database", "award objects", started)
+        insert_rows(Award, part, read_ids=True)
+        started = spent.lap("database", "insert awards", started)
+        _audit(actor, badge, part)
+        started = spent.lap("database", "audit events", started)
+        queue_award_emails(part, now=now)
+        started = spent.lap("database", "notifications", started)
+        emit_many("award.issued", part, now=now)
+        started = spent.lap("database", "webhooks", started)
+        awards.extend(part)
+    assert len(awards) == len(checked)
     return awards
-
-
-def _insert(model: type[Model], objs: Sequence[Model], *, read_ids: bool = False) -> None:
-    """Insert ``objs`` with one prepared INSERT run for all (``executemany``); ``read_ids``: then set their pks.
-
-    Values are prepared by each field as ``bulk_create`` does (``pre_save``, ``get_db_prep_save``), without
-    composing one statement per few dozen rows: on SQLite this halves the cost of storing an award. Ids are
-    read back by ``public_id``. A model with a field needing its own placeholder goes through ``bulk_create``.
-    """
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    if any(hasattr(f, "get_placeholder") for f in fields):
-        model._default_manager.bulk_create(objs, batch_size=500)
-        return
-    ops = connection.ops
-    columns = ", ".join(ops.quote_name(f.column) for f in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
-    sql = f"INSERT INTO {ops.quote_name(model._meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, [tuple(f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields)
-                                 for obj in objs])
-    if not read_ids:
-        return
-    ids: dict[str, int] = {}
-    public_ids = [obj.public_id for obj in objs]  # type: ignore[attr-defined]
-    for start in range(0, len(public_ids), 500):
-        ids.update(model._default_manager.filter(public_id__in=public_ids[start:start + 500])
-                   .values_list("public_id", "pk"))
-    for obj in objs:
-        obj.pk = ids[obj.public_id]  # type: ignore[attr-defined]
-        obj._state.adding = False
-        obj._state.db = connection.alias
 
 
 def _audit(actor: Actor, badge: BadgeClass, awards: list[Award]) -> None:
@@ -391,7 +382,7 @@ def _audit(actor: Actor, badge: BadgeClass, awards: list[Award]) -> None:
     user = actor.audit_actor
     account = user if getattr(user, "pk", None) is not None and hasattr(user, "email") else None
     label = str(getattr(user, "email", None) or (user if isinstance(user, str) else "") or "system")[:200]
-    _insert(AuditEvent, [
+    insert_rows(AuditEvent, [
         AuditEvent(organisation=actor.organisation, actor=account, actor_label=label, verb="award.issued",
                    object_type="Award", object_id=award.public_id,
                    data={"badge": badge.public_id, "recipient_kind": award.recipient_kind, "batch": True})

@@ -73,10 +73,13 @@ def _is_http_url(value: str) -> bool:
     return True
 
 
+_RECIPIENT_KINDS = frozenset(RecipientKind.values)
+
+
 def normalise_recipient(kind: str, value: str) -> str:
     """The recipient identity in canonical form, or a ServiceError saying what is wrong with it."""
     text = (value or "").strip()
-    if kind not in RecipientKind.values:
+    if kind not in _RECIPIENT_KINDS:
         raise ServiceError(f"Unknown recipient type {kind!r}: use email, url, phone or did.", field="recipient_kind",
                            code="recipient_kind_invalid")
     if not text:
@@ -283,15 +286,34 @@ def signed_credential(*, public_id: str, issuer: Issuer, badge: BadgeClass, kind
     ``signer`` (the issuer's active Ed25519 signer) may be passed by callers signing many at once; ``build``
     stands in for ``documents.build_credential`` with the same arguments and result (the batch path's stencil).
     """
+    unsigned = unsigned_credential(
+        public_id=public_id, issuer=issuer, badge=badge, kind=kind, identity=identity, salt=salt,
+        evidence=evidence, narrative=narrative, awarded=awarded, expires=expires, revocation_list=revocation_list,
+        revocation_index=revocation_index, build=build)
     try:
-        unsigned = (build or documents.build_credential)(
+        return sign_credential(unsigned, signer) if signer is not None else documents.sign(unsigned, issuer)
+    except CredentialError as exc:
+        raise credential_failed(exc) from exc
+
+
+def unsigned_credential(*, public_id: str, issuer: Issuer, badge: BadgeClass, kind: str, identity: str, salt: str,
+                        evidence: list[dict[str, str]], narrative: str, awarded: datetime, expires: datetime | None,
+                        revocation_list: StatusList, revocation_index: int,
+                        build: Callable[..., dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The OB 3.0 credential of a new award before its proof (``signed_credential``'s first half)."""
+    try:
+        return (build or documents.build_credential)(
             public_id=public_id, issuer=issuer, badge=badge, recipient_kind=kind, recipient_identity=identity,
             salt=salt, evidence=evidence, narrative=narrative, issued_on=awarded, expires_on=expires,
             credential_status=statuslists.entry_for(revocation_list, revocation_index),
         )
-        return sign_credential(unsigned, signer) if signer is not None else documents.sign(unsigned, issuer)
     except CredentialError as exc:
-        raise ServiceError(f"The credential could not be made: {exc.message}", code="credential_invalid") from exc
+        raise credential_failed(exc) from exc
+
+
+def credential_failed(exc: CredentialError) -> ServiceError:
+    """The service error for a credential the kernel refused to build or sign."""
+    return ServiceError(f"The credential could not be made: {exc.message}", code="credential_invalid")
 
 
 @transaction.atomic

@@ -37,6 +37,7 @@ from insignia.badges.models import BadgeClass, BadgeStatus
 from insignia.bulk import csvparse
 from insignia.bulk.models import FINISHED_STATUSES, BulkIssueJob, BulkIssueRow, JobStatus, RowState
 from insignia.core import audit
+from insignia.core.bulkinsert import insert_rows
 from insignia.core.errors import Conflict, NotFound, ServiceError
 from insignia.core.models import Membership
 from insignia.core.tenancy import Actor, get_scoped, system_actor
@@ -57,7 +58,6 @@ MIN_CHUNK = 50
 BATCH_SIZE = 50
 #: Emails claimed and sent per query by ``send_job_emails``.
 EMAIL_BATCH = 200
-_INSERT_BATCH = 1_000
 
 
 def idempotency_key(job: BulkIssueJob, row_number: int) -> str:
@@ -152,7 +152,7 @@ def preview_bulk_issue(
             rows.append(BulkIssueRow(job=job, row_number=problem.row_number, has_problems=True, problems=[
                 {"column": problem.column, "value": problem.value, "reason": problem.reason}]))
             known.add(problem.row_number)
-    BulkIssueRow.objects.bulk_create(rows, batch_size=_INSERT_BATCH)
+    insert_rows(BulkIssueRow, rows)
     job.total = len(parsed.rows)
     job.problem_count = sum(1 for r in rows if r.has_problems)
     job.skipped = sum(1 for r in rows if r.state == RowState.SKIPPED)
@@ -308,6 +308,16 @@ def _save_outcomes(rows: list[BulkIssueRow]) -> None:
     meta = BulkIssueRow._meta
     columns = [meta.get_field(name).column for name in ("state", "award", "error")]
     table, pk = (connection.ops.quote_name(name) for name in (meta.db_table, meta.pk.column))
+    if connection.vendor == "postgresql":  # one statement for the chunk: the values as four arrays
+        state, award, error = (connection.ops.quote_name(column) for column in columns)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET {state} = v.state, {award} = v.award, {error} = v.error "  # noqa: S608
+                f"FROM unnest(%s::bigint[], %s::text[], %s::bigint[], %s::text[]) AS v(id, state, award, error) "
+                f"WHERE {table}.{pk} = v.id",
+                [[row.pk for row in rows], [row.state for row in rows], [row.award_id for row in rows],
+                 [row.error for row in rows]])
+        return
     sets = ", ".join(f"{connection.ops.quote_name(column)} = %s" for column in columns)
     with connection.cursor() as cursor:
         cursor.executemany(f"UPDATE {table} SET {sets} WHERE {pk} = %s",  # noqa: S608 (names from the model)

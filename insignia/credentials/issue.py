@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from insignia.credentials.errors import ValidationError
-from insignia.credentials.jsonld.canonize import canonize
+from insignia.credentials.jsonld.canonize import canonical_digest
 from insignia.credentials.jsonld.loader import ContextLoader
 from insignia.credentials.keys import Signer
 from insignia.credentials.model.ob3 import validate_endorsement_credential, validate_ob3_credential
@@ -25,8 +25,12 @@ def _types(document: dict[str, Any]) -> set[str]:
     return {value} if isinstance(value, str) else {t for t in value or [] if isinstance(t, str)}
 
 
-def check_credential(credential: dict[str, Any], *, loader: ContextLoader | None = None) -> None:
-    """Raise ``ValidationError`` / ``UndefinedTermError`` if ``credential`` must not be signed."""
+def check_credential(credential: dict[str, Any], *, loader: ContextLoader | None = None) -> bytes:
+    """Raise ``ValidationError`` / ``UndefinedTermError`` if ``credential`` must not be signed.
+
+    Returns the SHA-256 of its canonical N-Quads (without ``proof``), which the safe-mode check computes
+    anyway and an eddsa-rdfc-2022 proof signs.
+    """
     if not isinstance(credential, dict):
         raise ValidationError("A credential must be a JSON object.", code="not_a_credential")
     types = _types(credential)
@@ -36,7 +40,7 @@ def check_credential(credential: dict[str, Any], *, loader: ContextLoader | None
         validate_endorsement_credential(credential)
     elif "VerifiableCredential" not in types:
         raise ValidationError("The document's type must include VerifiableCredential.", code="not_a_credential")
-    canonize({k: v for k, v in credential.items() if k != "proof"}, loader=loader, safe=True)
+    return canonical_digest({k: v for k, v in credential.items() if k != "proof"}, loader=loader, safe=True)
 
 
 def sign_credential(
@@ -58,10 +62,9 @@ def sign_credential(
         raise ValueError("the signer has no key_id: pass verification_method=")
     if signer.algorithm != "EdDSA":
         raise ValueError("eddsa-rdfc-2022 needs an Ed25519 signer")
-    if check:
-        check_credential(credential, loader=loader)
+    digest = check_credential(credential, loader=loader) if check else None
     return data_integrity.sign_document(
-        credential, signer, verification_method=method, created=created, loader=loader
+        credential, signer, verification_method=method, created=created, loader=loader, document_digest=digest
     )
 
 

@@ -31,6 +31,7 @@ from django.utils import timezone
 from insignia.awards.models import Award, AwardStatus, RecipientKind
 from insignia.badges.designer import text_colour_on
 from insignia.core import audit
+from insignia.core.bulkinsert import insert_rows
 from insignia.core.errors import ServiceError
 from insignia.core.models import Organisation
 from insignia.core.tenancy import Actor, get_scoped
@@ -222,7 +223,8 @@ def queue_award_emails(awards: Sequence[Award], *, now: datetime | None = None) 
                      if (None, to) in opted or (award.organisation_id, to) in opted else NotificationStatus.QUEUED)
         for award, to in targets
     ]
-    return Notification.objects.bulk_create(notifications, batch_size=1_000)
+    insert_rows(Notification, notifications)  # no ids read back: nothing here needs them
+    return notifications
 
 
 def send_queued_award_email(notification: Notification, *, now: datetime | None = None) -> Notification | None:

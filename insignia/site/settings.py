@@ -225,6 +225,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 
 # Public verifier (/verify and POST /api/v1/verify): requests per client IP, "<count>/<s|m|h>"; "off" disables.
 VERIFY_RATE_LIMIT = env("INSIGNIA_VERIFY_RATE_LIMIT", "30/m") or "30/m"
+#: Worker processes that sign bulk-issued credentials beside the issuing process (``awards.signing``);
+#: -1 (unset): one fewer than the CPUs (at most 4); 0: sign in the issuing process only.
+SIGNING_PROCESSES = env_int("INSIGNIA_SIGNING_PROCESSES", -1)
 #: Behind a reverse proxy the client address is the last X-Forwarded-For hop (set INSIGNIA_BEHIND_PROXY=1).
 BEHIND_PROXY = env_bool("INSIGNIA_BEHIND_PROXY", False)
 

@@ -338,6 +338,26 @@ def test_platform_credential_signing_is_served_by_the_fast_path(loader: ContextL
     assert [sign(n) for n in range(6)] == warm + values  # the reference path signs the same bytes
 
 
+def test_sign_credential_reuses_its_checks_digest_for_the_same_proof(loader: ContextLoader) -> None:
+    """The safe-mode check's digest is what the proof signs: same proof as signing without the check."""
+    from insignia.credentials.issue import check_credential, sign_credential
+
+    signer = Ed25519Signer.from_seed(SEED)
+    method = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK#z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
+    for n in range(4):
+        document = platform_credential(n)
+        assert check_credential(document, loader=loader) == canonical_digest(document, loader=loader, safe=False)
+        checked = sign_credential(document, signer, verification_method=method, created="2026-01-15T09:30:00Z",
+                                  loader=loader)
+        unchecked = sign_credential(document, signer, verification_method=method, created="2026-01-15T09:30:00Z",
+                                    loader=loader, check=False)
+        assert checked == unchecked
+        # an existing proof is left out of the digest: the second proof signs the same document bytes
+        twice = sign_credential(checked, signer, verification_method=method, created="2026-01-15T09:30:00Z",
+                                loader=loader)
+        assert twice["proof"][1] == checked["proof"]
+
+
 @pytest.mark.parametrize(
     "changes",
     [

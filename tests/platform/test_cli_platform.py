@@ -231,7 +231,7 @@ def test_bulk_issue_in_the_foreground(cli: Cli, badge_id: str, tmp_path: Path) -
 
 def test_a_killed_bulk_run_resumes_without_issuing_twice(cli: Cli, badge_id: str, tmp_path: Path) -> None:
     """SIGKILL the foreground run mid-way, then let the job runner resume it: every row issued exactly once."""
-    rows = 2_000  # chunks grow to ~2 s of work (up to 1,000 rows): several chunks, still going at the first probe
+    rows = 8_000  # chunks of up to 1,000 rows: several chunks, still going at the first probes (~2,000 rows/s)
     csv_file = tmp_path / "many.csv"
     csv_file.write_text("recipient\n" + "".join(f"p{i}@example.org\n" for i in range(rows)), encoding="utf-8")
     process = subprocess.Popen([*COMMAND, "award", "--badge", badge_id, "--csv", str(csv_file)], env=cli.env,

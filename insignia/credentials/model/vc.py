@@ -94,18 +94,21 @@ def extension_types_used(document: Any) -> set[str]:
     found: set[str] = set()
 
     def walk(node: Any, top: bool) -> None:
+        # scalars are skipped here rather than visited (most values of a credential are strings)
         if isinstance(node, list):
             for item in node:
-                walk(item, False)
+                if isinstance(item, dict | list):
+                    walk(item, False)
             return
-        if not isinstance(node, dict) or (not top and "@context" in node):
+        if not top and "@context" in node:
             return
         found.update(t for t in as_list(node.get("type")) if isinstance(t, str) and t in EXTENSION_TYPES)
         for key, value in node.items():
-            if key != "@context":
+            if key != "@context" and isinstance(value, dict | list):
                 walk(value, False)
 
-    walk(document, True)
+    if isinstance(document, dict | list):
+        walk(document, True)
     return found
 
 
@@ -344,6 +347,8 @@ class Problems:
 
     def no_nulls(self, node: Any, path: str) -> None:
         """Null values MUST be omitted (OB 3.0 §serialization); report each one."""
+        if not _has_null(node):
+            return  # the common case, without building a path for every member
         if isinstance(node, dict):
             for key, value in node.items():
                 if value is None:
@@ -381,11 +386,26 @@ class Problems:
                     self.error("", f"the document nests objects and arrays more than {limit} levels deep; "
                                    "no credential is that deep.")
                     return True
-                stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+                stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node)
+                             if isinstance(child, dict | list))
         return False
 
 
 EXT_RE = re.compile(r"^ext:[A-Za-z0-9._-]+$")
+
+
+def _has_null(node: Any) -> bool:
+    """True if a null appears anywhere in ``node`` (iterative; callers have already bounded the depth)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        values = current.values() if isinstance(current, dict) else current if isinstance(current, list) else ()
+        for value in values:
+            if value is None:
+                return True
+            if isinstance(value, dict | list):
+                stack.append(value)
+    return False
 
 
 def join(path: str, key: str) -> str:

@@ -79,9 +79,12 @@ def format_datetime(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _hash_data(unsecured: dict, proof_config: dict, loader: ContextLoader | None) -> bytes:
+def _hash_data(unsecured: dict, proof_config: dict, loader: ContextLoader | None,
+               document_digest: bytes | None = None) -> bytes:
     # canonical_digest is SHA-256 over the canonical N-Quads of ``canonize`` (fast path when it can)
-    return canonical_digest(proof_config, loader=loader) + canonical_digest(unsecured, loader=loader)
+    if document_digest is None:
+        document_digest = canonical_digest(unsecured, loader=loader)
+    return canonical_digest(proof_config, loader=loader) + document_digest
 
 
 def _contexts(value: Any) -> list:
@@ -116,8 +119,13 @@ def create_proof(
     proof_purpose: str = "assertionMethod",
     loader: ContextLoader | None = None,
     proof_id: str | None = None,
+    document_digest: bytes | None = None,
 ) -> dict:
-    """An ``eddsa-rdfc-2022`` DataIntegrityProof over ``document`` (any existing ``proof`` is left out)."""
+    """An ``eddsa-rdfc-2022`` DataIntegrityProof over ``document`` (any existing ``proof`` is left out).
+
+    ``document_digest``: the SHA-256 of ``document``'s canonical N-Quads (without its proof, safe mode, same
+    ``loader``) when the caller has just computed it, as ``issue.sign_credential``'s check does: not done twice.
+    """
     if created is None:
         created = datetime.now(UTC)
     created_text = format_datetime(created) if isinstance(created, datetime) else created
@@ -133,7 +141,7 @@ def create_proof(
         }
     )
     unsecured = {key: value for key, value in document.items() if key != "proof"}
-    signature = signer.sign(_hash_data(unsecured, proof_configuration(unsecured, options), loader))
+    signature = signer.sign(_hash_data(unsecured, proof_configuration(unsecured, options), loader, document_digest))
     options["proofValue"] = multibase_encode(signature, "z")
     return options
 
@@ -146,6 +154,7 @@ def sign_document(
     created: datetime | str | None = None,
     proof_purpose: str = "assertionMethod",
     loader: ContextLoader | None = None,
+    document_digest: bytes | None = None,
 ) -> dict:
     """A copy of ``document`` secured with an eddsa-rdfc-2022 proof; an existing proof becomes a proof set."""
     proof = create_proof(
@@ -155,6 +164,7 @@ def sign_document(
         created=created,
         proof_purpose=proof_purpose,
         loader=loader,
+        document_digest=document_digest,
     )
     secured = dict(document)
     existing = document.get("proof")
