@@ -408,8 +408,8 @@ def measurements(w: World) -> list[tuple[str, str, Callable[[], Any]]]:
 
     def listing(page: Any, after: str = "", **filters: str) -> Callable[[], Any]:
         def run() -> Any:
-            found = queries.page_of(queries.awards_for(actor, **filters), page, per_page, keyset="issued_on",
-                                    after=after,
+            found = queries.page_of(queries.for_listing(queries.awards_for(actor, **filters)), page, per_page,
+                                    keyset="issued_on", after=after,
                                     count_limit=queries.SEARCH_COUNT_LIMIT if filters.get("search") else None)
             return [(award.badge.name, queries.display_state(award)) for award in found.object_list]
         return run

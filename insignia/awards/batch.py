@@ -45,7 +45,7 @@ from insignia.awards.services import (
 )
 from insignia.badges.models import BadgeClass
 from insignia.badges.services import expiry_for, require_awardable
-from insignia.core.bulkinsert import insert_rows
+from insignia.core.bulkinsert import insert_rows, insert_values
 from insignia.core.errors import Conflict, ServiceError
 from insignia.core.ids import new_public_id
 from insignia.core.models import AuditEvent
@@ -175,6 +175,44 @@ class Stencil:
                                for template, item in zip(base["evidence"], evidence, strict=True)]
         out["credentialStatus"] = dict(credential_status)
         return out
+
+
+class AwardMaker:
+    """``Award(**values)`` for many awards, several times cheaper: Django's positional constructor.
+
+    Keyword construction costs more than storing the award (each related object goes through its descriptor);
+    here related objects become their ids plus the same cached object, every other field its default, in the
+    order ``Award(*args)`` expects. ``test_batch_awards_are_stored_as_the_single_path_stores_them`` compares
+    the result with ``issue_award``'s, column by column.
+    """
+
+    def __init__(self) -> None:
+        fields = Award._meta.concrete_fields
+        self.order = [field.attname for field in fields]
+        self.relations = {field.name: field for field in fields if field.is_relation}
+        self.defaults = {field.attname: None if field.primary_key else field.get_default() for field in fields}
+        #: defaults that must not be shared between awards (a list or dict per award)
+        self.fresh = {model_field.attname: model_field for model_field in fields
+                      if isinstance(self.defaults[model_field.attname], list | dict | set)}
+
+    def __call__(self, **values: Any) -> Award:
+        row = dict(self.defaults)
+        for attname, model_field in self.fresh.items():
+            if attname not in values:
+                row[attname] = model_field.get_default()
+        related = []
+        for name, value in values.items():
+            relation = self.relations.get(name)
+            if relation is None:
+                row[name] = value
+            else:
+                row[relation.attname] = None if value is None else value.pk
+                if value is not None:
+                    related.append((relation, value))
+        award = Award(*[row[attname] for attname in self.order])
+        for relation, value in related:
+            relation.set_cached_value(award, value)
+        return award
 
 
 @dataclass
@@ -337,6 +375,7 @@ def _store(actor: Actor, badge: BadgeClass, checked: list[_Checked], now: dateti
             revocation_list=revocation_list, revocation_index=revocation_index, build=stencil))
         made.append((public_id, salt))
     started = spent.lap("sign", "build", started)
+    new_award = AwardMaker()
     awards: list[Award] = []
     parts = signing.sign_in_parts(unsigned, signer, pool=signing.pool(), part_size=signing.PART_SIZE)
     while True:
@@ -349,7 +388,7 @@ def _store(actor: Actor, badge: BadgeClass, checked: list[_Checked], now: dateti
         started = spent.lap("sign", "sign (here, or waiting for the workers)", started)
         here = slice(len(awards), len(awards) + len(credentials))
         part = [
-            Award(
+            new_award(
                 organisation=actor.organisation, badge=badge, issuer=issuer, public_id=public_id,
                 recipient_kind=item.kind, recipient_identity=item.identity, recipient_salt=salt,
                 recipient_hash=hash_identity(item.identity, salt), recipient_name=item.name,
@@ -382,9 +421,9 @@ def _audit(actor: Actor, badge: BadgeClass, awards: list[Award]) -> None:
     user = actor.audit_actor
     account = user if getattr(user, "pk", None) is not None and hasattr(user, "email") else None
     label = str(getattr(user, "email", None) or (user if isinstance(user, str) else "") or "system")[:200]
-    insert_rows(AuditEvent, [
-        AuditEvent(organisation=actor.organisation, actor=account, actor_label=label, verb="award.issued",
-                   object_type="Award", object_id=award.public_id,
-                   data={"badge": badge.public_id, "recipient_kind": award.recipient_kind, "batch": True})
+    insert_values(AuditEvent, (
+        {"organisation_id": actor.organisation.pk, "actor_id": account.pk if account is not None else None,
+         "actor_label": label, "verb": "award.issued", "object_type": "Award", "object_id": award.public_id,
+         "data": {"badge": badge.public_id, "recipient_kind": award.recipient_kind, "batch": True}}
         for award in awards
-    ])
+    ))

@@ -7,7 +7,10 @@ from datetime import datetime, time
 from typing import Any
 
 from django import forms
+from django.forms.utils import flatatt
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 
 from insignia.awards.evidence import EvidenceUpload, check_evidence_size
 from insignia.awards.models import RecipientKind
@@ -74,10 +77,34 @@ class ReasonForm(forms.Form):
                              help_text="Recorded in the audit log and shown on the public badge page.")
 
 
+SELECTED = mark_safe(" selected")
+
+
+class PlainSelect(forms.Select):
+    """A ``<select>`` written out directly instead of through Django's widget templates (one template render per
+    option): the badge filter lists every badge of the organisation on every page of the award list. The same
+    markup as :class:`~django.forms.Select` for flat choices; option groups fall back to Django's rendering."""
+
+    def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> SafeString:
+        chosen = set(self.format_value(value))
+        options: list[tuple[str, str, Any]] = []
+        selected_one = False
+        for choice, label in self.choices:
+            if isinstance(label, (list, tuple)):
+                return super().render(name, value, attrs, renderer)
+            key = "" if choice is None else str(choice)
+            selected = key in chosen and (self.allow_multiple_selected or not selected_one)
+            selected_one = selected_one or selected
+            options.append((key, SELECTED if selected else "", label))
+        final = {"name": name, **self.build_attrs(self.attrs, attrs)}
+        return format_html("<select{}>\n{}\n</select>", flatatt(final),
+                           format_html_join("\n", '<option value="{}"{}>{}</option>', options))
+
+
 class AwardFilterForm(forms.Form):
     q = forms.CharField(label="Recipient", required=False, max_length=320)
     status = forms.ChoiceField(required=False, choices=[("", "Any status"), *((s, s.title()) for s in STATUS_FILTERS)])
-    badge = forms.ChoiceField(required=False, choices=[("", "Any badge")])
+    badge = forms.ChoiceField(required=False, choices=[("", "Any badge")], widget=PlainSelect)
 
     def __init__(self, *args: Any, badges: Iterable[tuple[str, str]] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

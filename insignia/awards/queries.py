@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,6 +29,9 @@ SEARCH_COUNT_LIMIT = 1_000
 IDS_AT_ONCE = 2_000
 #: Columns a list never shows: the signed credential and its cached derived forms (kilobytes per row).
 HEAVY_COLUMNS = ("credential", "jwt", "ob2_signed")
+#: What the award list page shows of an award and its badge (plus what its state and cursors need).
+LIST_FIELDS = ("public_id", "recipient_name", "recipient_identity", "issued_on", "expires_on", "status", "badge",
+               "badge__name")
 
 
 def awards_for(
@@ -51,6 +55,12 @@ def awards_for(
     return awards.order_by("-issued_on", "-id")
 
 
+def for_listing(awards: QuerySet[Award]) -> QuerySet[Award]:
+    """``awards`` loading only :data:`LIST_FIELDS`: the badge's name, no issuer row, none of the award's other
+    columns (a page of rows is then a third of the work to read and build)."""
+    return awards.select_related(None).select_related("badge").only(*LIST_FIELDS)
+
+
 def bounded_count(queryset: QuerySet[Any], limit: int | None = None) -> int | None:
     """How many rows match, counting at most ``limit + 1`` of them; None when there are more than ``limit``."""
     limit = COUNT_LIMIT if limit is None else limit
@@ -63,10 +73,13 @@ class ListPage:
     """One page of a long list, shaped like Django's ``Page`` where it can be.
 
     ``count`` is None when more than :data:`COUNT_LIMIT` rows match (then the number of pages is unknown too).
+    ``number`` is None for a page of such a list reached from its far end (the oldest page, and the pages before it
+    reached by Previous): its number would take counting every row; ``from_end`` then says where it is (1 for the
+    oldest page, 2 for the one before it, …).
     """
 
     object_list: list[Any]
-    number: int
+    number: int | None
     per_page: int
     count: int | None
     has_next: bool
@@ -74,6 +87,7 @@ class ListPage:
     #: Keyset cursors of the first and last rows (lists with a keyset): the Previous and Next links carry them.
     previous_cursor: str = ""
     next_cursor: str = ""
+    from_end: int | None = None
 
     @property
     def count_limit_label(self) -> str:
@@ -85,33 +99,60 @@ class ListPage:
 
     @property
     def has_previous(self) -> bool:
-        return self.number > 1
+        return self.number is None or self.number > 1
 
     @property
     def has_other_pages(self) -> bool:
         return self.has_previous or self.has_next
 
     def previous_page_number(self) -> int:
+        assert self.number is not None, "a page counted from the end has no number: use previous_page"
         return self.number - 1
 
     def next_page_number(self) -> int:
+        assert self.number is not None, "a page counted from the end has no number: use next_page"
         return self.number + 1
 
-    def start_index(self) -> int:
+    @property
+    def previous_page(self) -> str:
+        """The ``page`` parameter of the Previous link: a number, or ``last-<n>`` (n pages before the oldest)."""
+        return str(self.number - 1) if self.number is not None else f"last-{self.from_end or 1}"
+
+    @property
+    def next_page(self) -> str:
+        """The ``page`` parameter of the Next link (see :attr:`previous_page`)."""
+        if self.number is not None:
+            return str(self.number + 1)
+        return "last" if (self.from_end or 1) <= 2 else f"last-{(self.from_end or 1) - 2}"
+
+    def start_index(self) -> int | None:
+        if self.number is None:
+            return None
         return (self.number - 1) * self.per_page + 1 if self.object_list else 0
 
-    def end_index(self) -> int:
+    def end_index(self) -> int | None:
+        if self.number is None:
+            return None
         return (self.number - 1) * self.per_page + len(self.object_list)
 
 
+_FROM_END = re.compile(r"^last(?:-(\d{1,7}))?$")
+
+
 def _page_number(value: Any) -> int | None:
-    """A page number from the query string; None for "last"; 1 for anything unreadable."""
-    if value == "last":
+    """A page number from the query string; None for "last" and "last-<n>"; 1 for anything unreadable."""
+    if _from_end(value) is not None:
         return None
     try:
         return max(1, int(value))
     except (TypeError, ValueError):
         return 1
+
+
+def _from_end(value: Any) -> int | None:
+    """For ``page=last`` 1 (the oldest page), for ``page=last-<n>`` n + 1 (n pages before it); else None."""
+    found = _FROM_END.match(value) if isinstance(value, str) else None
+    return None if found is None else int(found.group(1) or 0) + 1
 
 
 def page_of(queryset: QuerySet[Any], page: Any, per_page: int, *, count_limit: int | None = None,
@@ -120,12 +161,17 @@ def page_of(queryset: QuerySet[Any], page: Any, per_page: int, *, count_limit: i
 
     1. a bounded count (exact up to ``count_limit``); 2. the page's ids only (an index-only scan for the award
     list's order, so even page 20,000 does not read 500,000 rows); 3. those rows with their related objects.
-    ``page`` may be "last": the count is then made exact, and pages past the middle are read from the far end
-    in reverse order. A page past the end shows the last page (as Django's ``Paginator.get_page`` does).
+    The first and last pages (nothing to skip) read their rows at once, so 2 and 3 are one query there.
+
+    ``page`` may be "last". A counted list then shows its last page by number, read from the far end (as are
+    pages past the middle). An uncounted one (more than ``count_limit`` rows) is never counted exactly: its oldest
+    ``per_page`` rows, read in reverse order, are the "last" page, numbered from the end (``from_end``) rather
+    than from the start; ``page=last-<n>`` is the page n before it. A page past the end shows the last page (as
+    Django's ``Paginator.get_page`` does).
 
     With ``keyset`` (the moment field of a ``(-field, -pk)`` ordering) the page carries cursors, and ``after``
     or ``before`` (from its Next and Previous links) read the neighbouring page from where this one ends, as
-    cheap at page 20,000 as at page 2; ``page`` then only numbers it.
+    cheap at page 20,000 as at page 2 or next to the oldest page; ``page`` then only numbers it.
     """
     count_limit = COUNT_LIMIT if count_limit is None else count_limit
     position = parse_cursor(after or before) if keyset else None
@@ -137,20 +183,22 @@ def page_of(queryset: QuerySet[Any], page: Any, per_page: int, *, count_limit: i
     else:
         count = bounded_count(queryset, count_limit)
     if position is not None and keyset:
-        number = max(1, _page_number(page) or 1)
+        number, from_end = _page_number(page), _from_end(page)
         if after:
             rows = list(rows_after(queryset, keyset, position)[: per_page + 1])
             has_next = len(rows) > per_page
             rows = rows[:per_page]
+            if from_end is not None:
+                from_end = max(2, from_end) if has_next else 1
         else:
             rows = list(rows_before(queryset, keyset, position)[: per_page + 1])
             if len(rows) <= per_page:
-                number = 1  # nothing before these: this is the first page
+                number, from_end = 1, None  # nothing before these: this is the first page
             rows = list(reversed(rows[:per_page]))
             has_next = True
         if rows:
             return _with_cursors(ListPage(object_list=rows, number=number, per_page=per_page, count=count,
-                                          has_next=has_next, count_limit=count_limit), keyset)
+                                          has_next=has_next, count_limit=count_limit, from_end=from_end), keyset)
     found = _page_by_number(queryset, page, per_page, count, count_limit, known if count is not None else None)
     return _with_cursors(found, keyset) if keyset else found
 
@@ -164,12 +212,12 @@ def _with_cursors(found: ListPage, keyset: str) -> ListPage:
 
 def _page_by_number(queryset: QuerySet[Any], page: Any, per_page: int, count: int | None,
                     count_limit: int, every_id: list[Any] | None = None) -> ListPage:
-    number = _page_number(page)
-    if number is None and count is None:
-        count = queryset.order_by().count()
+    number, from_end = _page_number(page), _from_end(page)
     if count is not None:
         last = max(1, math.ceil(count / per_page))
-        number = last if number is None else min(number, last)
+        number = max(1, last + 1 - from_end) if from_end is not None else min(number or 1, last)
+    elif from_end is not None:
+        return _page_from_end(queryset, from_end, per_page, count_limit)
     assert number is not None
     offset = (number - 1) * per_page
     if every_id is not None:  # every matching id is already known, in order
@@ -178,21 +226,46 @@ def _page_by_number(queryset: QuerySet[Any], page: Any, per_page: int, count: in
     elif count is not None and offset > count // 2 and queryset.query.order_by:
         # Past the middle: read from the other end (the same index, backwards) instead of skipping most rows.
         size = min(per_page, count - offset)
-        from_end = count - offset - size
-        ids = list(reversed(queryset.reverse().values_list("pk", flat=True)[from_end: from_end + size]))
+        from_other_end = count - offset - size
         has_next = offset + size < count
+        if from_other_end == 0:  # the last page: nothing to skip from that end, so its rows come at once
+            return ListPage(object_list=list(reversed(queryset.reverse()[:size])), number=number, per_page=per_page,
+                            count=count, has_next=has_next, count_limit=count_limit)
+        ids = list(reversed(queryset.reverse().values_list("pk", flat=True)[from_other_end: from_other_end + size]))
+    elif offset == 0:
+        # The first page: nothing to skip, so its rows come straight from the ordered index (one query).
+        rows = list(queryset[: per_page + 1])
+        return ListPage(object_list=rows[:per_page], number=number, per_page=per_page, count=count,
+                        has_next=len(rows) > per_page, count_limit=count_limit)
     else:
         ids = list(queryset.values_list("pk", flat=True)[offset: offset + per_page + 1])
         has_next = len(ids) > per_page
         ids = ids[:per_page]
-        if not ids and number > 1:  # past the end of an uncounted list
-            return _page_by_number(queryset, "last", per_page, queryset.order_by().count(), count_limit)
+        if not ids and number > 1:  # past the end of an uncounted list: its last page, still uncounted
+            return _page_from_end(queryset, 1, per_page, count_limit)
     rows: list[Model] = []
     if ids:
         by_id = {row.pk: row for row in queryset.filter(pk__in=ids).order_by()}
         rows = [by_id[pk] for pk in ids if pk in by_id]
     return ListPage(object_list=rows, number=number, per_page=per_page, count=count, has_next=has_next,
                     count_limit=count_limit)
+
+
+def _page_from_end(queryset: QuerySet[Any], from_end: int, per_page: int, count_limit: int) -> ListPage:
+    """Page ``from_end`` counted from the far end of an uncounted list (1: its oldest rows), read in reverse order
+    (the list's index backwards: the oldest page costs what the first does, and no row is counted). Where that
+    reaches the start of the list, this is its first page, holding what is left (as when Previous reaches it)."""
+    skip = (from_end - 1) * per_page
+    if not queryset.query.order_by:
+        queryset = queryset.order_by("-pk")
+    rows = list(queryset.reverse()[skip: skip + per_page + 1])
+    if len(rows) > per_page:
+        return ListPage(object_list=list(reversed(rows[:per_page])), number=None, per_page=per_page, count=None,
+                        has_next=from_end > 1, count_limit=count_limit, from_end=from_end)
+    if not rows:  # before the start of the list (a typed page): its first page
+        return _page_by_number(queryset, 1, per_page, None, count_limit)
+    return ListPage(object_list=list(reversed(rows)), number=1, per_page=per_page, count=None,
+                    has_next=from_end > 1, count_limit=count_limit)
 
 
 def get_award(actor: Actor, public_id: str) -> Award:

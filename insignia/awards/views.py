@@ -691,11 +691,11 @@ AWARDS_PER_PAGE = 25
 @require_safe
 @org_view("view")
 def award_list(request: HttpRequest, actor: Actor) -> HttpResponse:
-    badges = scoped(BadgeClass.objects.all(), actor).order_by("name", "id")
-    filters = AwardFilterForm(request.GET or None, badges=[(b.public_id, b.name) for b in badges])
+    badges = scoped(BadgeClass.objects.all(), actor).order_by("name", "id").values_list("public_id", "name")
+    filters = AwardFilterForm(request.GET or None, badges=list(badges))
     values = filters.cleaned_data if filters.is_valid() else {}
-    awards = queries.awards_for(actor, search=values.get("q", ""), status=values.get("status", ""),
-                                badge=values.get("badge", ""))
+    awards = queries.for_listing(queries.awards_for(actor, search=values.get("q", ""), status=values.get("status", ""),
+                                                    badge=values.get("badge", "")))
     page = queries.page_of(awards, request.GET.get("page"), AWARDS_PER_PAGE, keyset="issued_on",
                            after=request.GET.get("after"), before=request.GET.get("before"),
                            count_limit=queries.SEARCH_COUNT_LIMIT if values.get("q") else None)

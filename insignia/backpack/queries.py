@@ -80,19 +80,37 @@ def award_state(award: Award, now: datetime | None = None) -> str:
 
 #: Columns the wallet's listing never shows (the signed credential and its cached forms: kilobytes per award).
 HEAVY_COLUMNS = ("credential", "jwt", "ob2_signed")
-#: What a wallet tile needs of an award and its badge, issuer and organisation (the listing loads only these:
-#: a fifth of the columns, so 200 awards cost a few milliseconds, not tens).
+#: What a wallet tile needs of an award and its badge, issuer and organisation (a page's awards load only these).
 TILE_FIELDS = (
     "public_id", "organisation_id", "badge_id", "issuer_id", "recipient_kind", "recipient_identity",
     "recipient_salt", "recipient_hash", "issued_on", "expires_on", "status", "acceptance", "earner_id",
     "visibility", "show_recipient_name", "badge__name", "badge__public_id", "badge__image", "badge__image_png",
     "badge__image_type", "issuer__name", "issuer__public_id", "organisation__name", "organisation__public_id",
 )
+#: What choosing, filtering and ordering the wallet's badges needs of every award: read as plain rows, not model
+#: objects (a fifth of the cost for a wallet of hundreds), and only the shown page's awards are loaded whole.
+ROW_FIELDS = ("pk", "earner_id", "recipient_identity", "recipient_salt", "recipient_hash", "issued_on",
+              "expires_on", "status", "acceptance", "badge__name", "issuer__name")
 #: Badges per page of the wallet (divides evenly into rows of 2, 3, 4 or 6 tiles).
 WALLET_PAGE_SIZE = 24
 
 
-def wallet_awards(user: Any, *, light: bool = False, tiles: bool = False) -> list[Award]:
+def _wallet_filter(user: Any) -> Q:
+    """The awards that may be ``user``'s: theirs (``earner``), or unclaimed under one of their verified identities
+    (to be confirmed by :func:`_confirmed`); an award re-issued as a correction counts as its replacement only."""
+    query = Q(earner=user)
+    by_identity = proofs.identity_filter(proofs.verified_identities(user))
+    if by_identity is not None:
+        query |= Q(earner__isnull=True) & by_identity
+    return query & Q(replaced_by__isnull=True)
+
+
+def _confirmed(user: Any, award: Any) -> bool:
+    """An award (or a row of :data:`ROW_FIELDS`) found by :func:`_wallet_filter` really is ``user``'s."""
+    return bool(award.earner_id == user.pk) or proofs.hash_matches(award)
+
+
+def wallet_awards(user: Any, *, light: bool = False) -> list[Award]:
     """Every native award in ``user``'s wallet, newest first; an award re-issued as a correction is shown once,
     as its replacement (the replaced one stays reachable by its own link).
 
@@ -101,22 +119,21 @@ def wallet_awards(user: Any, *, light: bool = False, tiles: bool = False) -> lis
     credential's salted hash here (microseconds per award, on the earner's own awards only, so it stays in
     Python rather than being remembered on the row: a wallet never shows an award its identity and hash
     disagree on, and nothing about an identity is revealed to anyone else). ``light`` leaves out the signed
-    credential and its cached forms (for listings); ``tiles`` loads only :data:`TILE_FIELDS` (the wallet page).
+    credential and its cached forms (for listings).
     """
-    query = Q(earner=user)
-    by_identity = proofs.identity_filter(proofs.verified_identities(user))
     rows = Award.objects.select_related("badge", "issuer", "organisation")
-    if tiles:
-        rows = rows.only(*TILE_FIELDS)
-    elif light:
+    if light:
         rows = rows.defer(*HEAVY_COLUMNS)
-    if by_identity is not None:
-        query |= Q(earner__isnull=True) & by_identity
-    found = []
-    for award in rows.filter(query).filter(replaced_by__isnull=True).order_by("-issued_on", "-id"):
-        if award.earner_id == user.pk or proofs.hash_matches(award):
-            found.append(award)
-    return found
+    return [award for award in rows.filter(_wallet_filter(user)).order_by("-issued_on", "-id")
+            if _confirmed(user, award)]
+
+
+def wallet_rows(user: Any) -> list[Any]:
+    """:func:`wallet_awards` as named rows of :data:`ROW_FIELDS` (``row.pk``, ``row.badge__name``…): the same
+    awards in the same order, for choosing what to show before any award is loaded whole."""
+    rows = (Award.objects.filter(_wallet_filter(user)).order_by("-issued_on", "-id")
+            .values_list(*ROW_FIELDS, named=True))
+    return [row for row in rows if _confirmed(user, row)]
 
 
 def wallet_award(user: Any, public_id: str) -> Award:
@@ -131,11 +148,32 @@ def pending_count(user: Any) -> int:
     return sum(1 for award in wallet_awards(user, light=True) if award.acceptance == AcceptanceState.PENDING)
 
 
-def badge_image_url(award: Award) -> str | None:
+class Links:
+    """``reverse(name, args=[public_id])`` for the many badges of one page at the cost of one ``reverse`` per URL
+    name: the URL is reversed once around a placeholder, which each public id then replaces (public ids are hex,
+    so they need no quoting). One per page: the URL prefix of the request in hand is the one used."""
+
+    _SLOT = "0public-id0"
+
+    def __init__(self) -> None:
+        self._reversed: dict[str, str] = {}
+
+    def __call__(self, name: str, public_id: str) -> str:
+        pattern = self._reversed.get(name)
+        if pattern is None:
+            pattern = self._reversed[name] = reverse(name, args=[self._SLOT])
+        return pattern.replace(self._SLOT, public_id)
+
+
+def _reverse(name: str, public_id: str) -> str:
+    return reverse(name, args=[public_id])
+
+
+def badge_image_url(award: Award, links: Links | None = None) -> str | None:
     badge = award.badge
     if not (badge.image_png or badge.image):
         return None
-    return reverse("badges:image_png", args=[badge.public_id])
+    return (links or _reverse)("badges:image_png", badge.public_id)
 
 
 def engagement_counts(award_ids: Iterable[int]) -> dict[int, dict[str, int]]:
@@ -225,13 +263,15 @@ def imported_entry(item: ImportedBadge) -> WalletEntry:
     )
 
 
-def award_entry(award: Award, counts: dict[str, int] | None = None) -> WalletEntry:
+def award_entry(award: Award, counts: dict[str, int] | None = None, links: Links | None = None) -> WalletEntry:
+    """``links``: a page's :class:`Links`, when it builds many entries."""
+    link = links or _reverse
     return WalletEntry(
         kind="award", key=award.public_id, name=award.badge.name, issuer_name=award.issuer.name,
-        image_url=badge_image_url(award), issued_on=award.issued_on, expires_on=award.expires_on,
+        image_url=badge_image_url(award, links), issued_on=award.issued_on, expires_on=award.expires_on,
         status=award_state(award), origin="insignia", origin_label=f"From {award.organisation.name}",
-        visibility=award.visibility, url=reverse("backpack:award", args=[award.public_id]),
-        public_url=reverse("awards:public", args=[award.public_id]), counts=counts or {}, award=award,
+        visibility=award.visibility, url=link("backpack:award", award.public_id),
+        public_url=link("awards:public", award.public_id), counts=counts or {}, award=award,
     )
 
 
@@ -240,20 +280,20 @@ def award_entry(award: Award, counts: dict[str, int] | None = None) -> WalletEnt
 
 @dataclass
 class _Candidate:
-    """A badge of the wallet before its entry is built (entries need URLs; only a page's worth are built)."""
+    """A badge of the wallet before its entry is built (entries need the whole award and URLs; only a page's worth
+    are built): a native award by its id, or an imported badge's entry."""
 
     status: str
     issued_on: datetime | None
     name: str
     issuer_name: str
-    award: Award | None = None
+    award_id: int | None = None
     entry: WalletEntry | None = None
 
 
-def _candidates(user: Any, *, search: str, status: str, collection: str, origin: str, tiles: bool = False
-                ) -> list[_Candidate]:
+def _candidates(user: Any, *, search: str, status: str, collection: str, origin: str) -> list[_Candidate]:
     """The wallet's badges, filtered and in display order (pending first, then newest), entries not yet built."""
-    awards = wallet_awards(user, light=True, tiles=tiles)
+    awards = wallet_rows(user)
     imported = list(ImportedBadge.objects.filter(user=user))
     if collection:
         chosen = Collection.objects.filter(user=user, public_id=collection).first()
@@ -271,8 +311,8 @@ def _candidates(user: Any, *, search: str, status: str, collection: str, origin:
         if origin != "imported":
             imported = [item for item in imported if item.origin == origin]
     now = timezone.now()
-    found = [_Candidate(status=award_state(award, now), issued_on=award.issued_on, name=award.badge.name,
-                        issuer_name=award.issuer.name, award=award) for award in awards]
+    found = [_Candidate(status=award_state(row, now), issued_on=row.issued_on, name=row.badge__name,
+                        issuer_name=row.issuer__name, award_id=row.pk) for row in awards]
     for item in imported:
         entry = imported_entry(item)
         found.append(_Candidate(status=entry.status, issued_on=entry.issued_on, name=entry.name,
@@ -288,11 +328,21 @@ def _candidates(user: Any, *, search: str, status: str, collection: str, origin:
     return found
 
 
-def _entries(candidates: list[_Candidate]) -> list[WalletEntry]:
-    """Build the entries of some candidates, with the engagement counts of their awards in one query."""
-    counts = engagement_counts(c.award.pk for c in candidates if c.award is not None)
-    return [award_entry(c.award, counts.get(c.award.pk)) if c.award is not None else c.entry  # type: ignore[misc]
+def _built(candidates: list[_Candidate]) -> list[WalletEntry | None]:
+    """The candidates' entries, in their order: their awards (:data:`TILE_FIELDS` only) in one query, the
+    engagement counts in another. None for an award gone in between (deleted a moment ago)."""
+    ids = [c.award_id for c in candidates if c.award_id is not None]
+    awards = {award.pk: award for award in Award.objects.select_related("badge", "issuer", "organisation")
+              .only(*TILE_FIELDS).filter(pk__in=ids)} if ids else {}
+    counts = engagement_counts(awards)
+    links = Links()
+    return [c.entry if c.entry is not None else
+            award_entry(awards[c.award_id], counts.get(c.award_id), links) if c.award_id in awards else None
             for c in candidates]
+
+
+def _entries(candidates: list[_Candidate]) -> list[WalletEntry]:
+    return [entry for entry in _built(candidates) if entry is not None]
 
 
 def wallet(user: Any, *, search: str = "", status: str = "", collection: str = "", origin: str = ""
@@ -323,7 +373,7 @@ def wallet_page(user: Any, *, search: str = "", status: str = "", collection: st
     from insignia.awards.queries import ListPage
 
     per_page = per_page or WALLET_PAGE_SIZE
-    found = _candidates(user, search=search, status=status, collection=collection, origin=origin, tiles=True)
+    found = _candidates(user, search=search, status=status, collection=collection, origin=origin)
     filtered = any((search, status, collection, origin))
     pending: list[_Candidate] = []
     if not filtered:
@@ -338,10 +388,11 @@ def wallet_page(user: Any, *, search: str = "", status: str = "", collection: st
         number = 1
     start = (number - 1) * per_page
     shown = found[start: start + per_page]
-    built = _entries(pending + shown)
+    built = _built(pending + shown)
+    entries = [entry for entry in built[len(pending):] if entry is not None]
     return WalletPage(
-        pending=built[: len(pending)], entries=built[len(pending):],
-        page=ListPage(object_list=built[len(pending):], number=number, per_page=per_page, count=len(found),
+        pending=[entry for entry in built[: len(pending)] if entry is not None], entries=entries,
+        page=ListPage(object_list=entries, number=number, per_page=per_page, count=len(found),
                       has_next=start + per_page < len(found)),
         total=len(found) + waiting, waiting=waiting,
     )

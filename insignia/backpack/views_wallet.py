@@ -57,7 +57,7 @@ def wallet(request: HttpRequest) -> HttpResponse:
     return _render(request, "backpack/wallet.html", {
         **_tabs("badges"), "form": form, "pending": found.pending, "waiting": found.waiting,
         "entries": found.entries, "page": found.page, "query": query.urlencode(), "filtered": filtered,
-        "total": found.total, "profile": services.profile_for(request.user),
+        "total": found.total,
     })
 
 

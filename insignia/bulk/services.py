@@ -341,6 +341,7 @@ def run_bulk_issue(job_id: str, *, progress: Callable[[BulkIssueJob], None] | No
         actor = _run_actor(job)
     except ServiceError as exc:
         return _fail(job, f"The job cannot run: {exc.message}")
+    _widen_sqlite_cache()
     floor = min(CHUNK_SIZE, MIN_CHUNK)
     size = floor
     while True:
@@ -360,6 +361,18 @@ def run_bulk_issue(job_id: str, *, progress: Callable[[BulkIssueJob], None] | No
         per_row = (time.perf_counter() - started) / done
         size = max(floor, min(CHUNK_SIZE, int(CHUNK_SECONDS / per_row) if per_row > 0 else CHUNK_SIZE))
     return _finish(job)
+
+
+#: SQLite page cache of a connection running a bulk job (KiB): each award adds an entry at a random place in
+#: several unique indexes (ids, hashes, status entries), which the default 2 MB cache cannot hold.
+SQLITE_JOB_CACHE_KIB = 131_072
+
+
+def _widen_sqlite_cache() -> None:
+    """Give this connection a page cache that holds the award table's indexes (SQLite only; per connection)."""
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = -{int(SQLITE_JOB_CACHE_KIB)}")
 
 
 def _enqueue_emails(job: BulkIssueJob) -> None:

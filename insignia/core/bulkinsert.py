@@ -1,18 +1,21 @@
 """Inserting many rows of one model fast: the bulk issuing path's writes (awards, audit events, emails).
 
 Django's ``bulk_create`` composes one statement per few hundred rows and, on PostgreSQL, reads every id back
-with ``RETURNING``; for tens of thousands of rows that costs more than signing them. ``insert_rows`` sends
-the same prepared values through ``COPY`` (PostgreSQL) or one ``executemany`` (SQLite).
+with ``RETURNING``; for tens of thousands of rows that costs more than signing them. ``insert_rows`` (model
+instances) and ``insert_values`` (plain ``{attname: value}`` rows, for records nobody needs as objects
+afterwards: making a model instance costs more than storing it) send the values each field would send
+through ``COPY`` (PostgreSQL) or one ``executemany`` (SQLite).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from django.db import connection, models
 from django.db.models import Model
+from django.utils import timezone
 
 #: Field classes whose database value is the attribute itself (``get_db_prep_save`` only checks its type):
 #: exact classes, so a subclass with its own conversion goes the long way.
@@ -22,64 +25,96 @@ _AS_IS = frozenset({models.CharField, models.TextField, models.EmailField, model
                     models.ForeignKey, models.OneToOneField})
 
 
-def _preparer(field: models.Field) -> Callable[[Model], Any]:
-    """The value ``field`` sends to the database for an object, as ``get_db_prep_save(pre_save(...))`` gives it.
+def _preparer(field: models.Field) -> Callable[[Mapping[str, Any]], Any]:
+    """The value ``field`` sends to the database for a row ``{attname: value}``, as ``get_db_prep_save`` gives it.
 
     The general path costs a few microseconds per field and row through Django's layers; for plain text,
     numbers, booleans, foreign keys (the raw id) and timezone-aware datetimes the value is known without them.
-    Anything else (JSON, defaults computed on save, naive datetimes, custom fields) takes the general path.
+    Anything else (JSON, naive datetimes, custom fields) takes the general path.
     """
     attname = field.attname
 
-    def general(obj: Model) -> Any:
-        return field.get_db_prep_save(field.pre_save(obj, True), connection)
+    def general(row: Mapping[str, Any]) -> Any:
+        return field.get_db_prep_save(row[attname], connection)
 
     if type(field) in _AS_IS:
-        def as_is(obj: Model) -> Any:
-            value = obj.__dict__[attname]
-            return value if value is None or isinstance(value, str | int) else general(obj)
+        def as_is(row: Mapping[str, Any]) -> Any:
+            value = row[attname]
+            return value if value is None or isinstance(value, str | int) else general(row)
         return as_is
-    if type(field) is models.DateTimeField and not (field.auto_now or field.auto_now_add):
+    if type(field) is models.DateTimeField:
         adapt = connection.ops.adapt_datetimefield_value
 
-        def moment(obj: Model) -> Any:
-            value = obj.__dict__[attname]
+        def moment(row: Mapping[str, Any]) -> Any:
+            value = row[attname]
             if value is None:
                 return None
             if isinstance(value, datetime) and value.tzinfo is not None:
                 return adapt(value)
-            return general(obj)
+            return general(row)
         return moment
     return general
 
 
-def insert_rows(model: type[Model], objs: Sequence[Model], *, read_ids: bool = False) -> None:
-    """Insert ``objs`` in one go; ``read_ids``: then set their pks.
+def _fields(model: type[Model]) -> list[models.Field]:
+    return [f for f in model._meta.concrete_fields if not f.primary_key]
 
-    Values are prepared by each field as ``bulk_create`` does (``pre_save``, ``get_db_prep_save``), without
-    composing one statement per few dozen rows. On PostgreSQL the rows go through ``COPY … FROM STDIN``
-    (psycopg 3 adapts each value as it would for an INSERT), on SQLite through one prepared INSERT run for all
-    (``executemany``): each halves the cost of storing an award. Ids are read back by ``public_id``. A model
-    with a field needing its own placeholder goes through ``bulk_create``.
-    """
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    if any(hasattr(f, "get_placeholder") for f in fields):
-        model._default_manager.bulk_create(objs, batch_size=500)
-        return
+
+def _write(model: type[Model], fields: list[models.Field], rows: Iterable[Mapping[str, Any]]) -> None:
     ops = connection.ops
     table = ops.quote_name(model._meta.db_table)
     columns = ", ".join(ops.quote_name(f.column) for f in fields)
     prepare = [_preparer(f) for f in fields]
-    rows = (tuple(prep(obj) for prep in prepare) for obj in objs)
+    values = (tuple(prep(row) for prep in prepare) for row in rows)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql" and hasattr(cursor.cursor, "copy"):
             with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
+                for value in values:
+                    copy.write_row(value)
         else:
             placeholders = ", ".join(["%s"] * len(fields))
             cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})",  # noqa: S608
-                               list(rows))
+                               list(values))
+
+
+def insert_values(model: type[Model], rows: Iterable[Mapping[str, Any]]) -> None:
+    """Insert rows given as ``{attname: value}`` (``organisation_id``, not ``organisation``), no ids read back.
+
+    A field left out takes its default; an ``auto_now``/``auto_now_add`` datetime left out takes the time of
+    the call, as ``save()`` would give it.
+    """
+    fields = _fields(model)
+    now = timezone.now()
+    missing: dict[str, Callable[[], Any]] = {}
+    for field in fields:
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            missing[field.attname] = lambda: now
+        else:
+            missing[field.attname] = field.get_default
+
+    def complete(row: Mapping[str, Any]) -> Mapping[str, Any]:
+        if len(row) == len(fields):
+            return row
+        return {**{name: default() for name, default in missing.items() if name not in row}, **row}
+
+    _write(model, fields, (complete(row) for row in rows))
+
+
+def insert_rows(model: type[Model], objs: Sequence[Model], *, read_ids: bool = False) -> None:
+    """Insert the model instances ``objs`` in one go; ``read_ids``: then set their pks (by ``public_id``).
+
+    Each field's ``pre_save`` runs first where it does anything (``auto_now`` times are set on the objects, as
+    ``save()`` sets them); a model with a field needing its own SQL placeholder goes through ``bulk_create``.
+    """
+    fields = _fields(model)
+    if any(hasattr(f, "get_placeholder") for f in fields):
+        model._default_manager.bulk_create(objs, batch_size=500)
+        return
+    on_save = [f for f in fields if type(f).pre_save is not models.Field.pre_save]
+    for obj in objs:
+        for field in on_save:
+            obj.__dict__[field.attname] = field.pre_save(obj, True)
+    _write(model, fields, (obj.__dict__ for obj in objs))
     if not read_ids:
         return
     ids: dict[str, int] = {}

@@ -23,10 +23,12 @@ def site(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return context
-    from insignia.core.models import Membership
+    from insignia.core.tenancy import memberships_of
 
-    memberships = list(Membership.objects.filter(user=user).select_related("organisation")
-                       .order_by("organisation__name", "pk"))
+    # An organisation page read them already, with the user's Actor (``actor_for_request``): never a second query.
+    memberships = getattr(request, "insignia_memberships", None)
+    if memberships is None:
+        memberships = memberships_of(user)
     wanted = current_org_id(request)
     current = next((m for m in memberships if m.organisation.public_id == wanted), None)
     if current is None and wanted is None and memberships:

@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 
 from insignia.core.errors import NotFound, PermissionDenied
-from insignia.core.tenancy import actor_for
+from insignia.core.tenancy import actor_for_request
 
 View = Callable[..., HttpResponse]
 
@@ -29,7 +29,7 @@ def org_view(permission: str = "view", *, org_kwarg: str = "org_id") -> Callable
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             organisation_id = kwargs.pop(org_kwarg)
             try:
-                actor = actor_for(request.user, organisation_id)
+                actor = actor_for_request(request, organisation_id)
             except NotFound as exc:
                 raise Http404(exc.message) from None
             if not actor.can(permission):

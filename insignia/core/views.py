@@ -14,6 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import F, Func, IntegerField, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -23,7 +24,7 @@ from insignia.core import services
 from insignia.core.errors import NotFound, PermissionDenied, ServiceError
 from insignia.core.forms import InvitationForm, OrganisationForm, OrganisationSettingsForm, RoleForm
 from insignia.core.models import AuditEvent, Invitation, Membership, Organisation, Role
-from insignia.core.tenancy import Actor, actor_for
+from insignia.core.tenancy import Actor, actor_for_request
 
 PENDING_INVITATION_SESSION_KEY = "insignia_pending_invitation"
 
@@ -38,7 +39,7 @@ def org_view(permission: str = "view") -> Callable[[OrgView], Callable[..., Http
         @wraps(view)
         def wrapper(request: HttpRequest, org: str, *args: Any, **kwargs: Any) -> HttpResponse:
             try:
-                actor = actor_for(request.user, org)
+                actor = actor_for_request(request, org)
             except NotFound as exc:
                 raise Http404(exc.message) from exc
             if not actor.can(permission):
@@ -114,15 +115,15 @@ def org_new(request: HttpRequest) -> HttpResponse:
 # --- Dashboard --------------------------------------------------------------------------------------------------
 
 
-def _onboarding_steps(actor: Actor) -> list[dict[str, Any]]:
-    from insignia.awards.models import Award
+def _onboarding_steps(actor: Actor, *, has_award: bool) -> list[dict[str, Any]]:
+    """The getting-started checklist. An award implies its badge and that badge's issuer (protected foreign keys),
+    so an organisation that has awarded anything costs no query here."""
     from insignia.badges.models import BadgeClass
     from insignia.issuers.models import Issuer
 
     org = actor.organisation
-    has_issuer = Issuer.objects.filter(organisation=org).exists()
-    has_badge = BadgeClass.objects.filter(organisation=org).exists()
-    has_award = Award.objects.filter(organisation=org).exists()
+    has_issuer = has_award or Issuer.objects.filter(organisation=org).exists()
+    has_badge = has_award or BadgeClass.objects.filter(organisation=org).exists()
     return [
         {"title": "Create your organisation", "done": True, "url": None,
          "text": f"{org.name} exists and you are one of its owners."},
@@ -136,18 +137,25 @@ def _onboarding_steps(actor: Actor) -> list[dict[str, Any]]:
     ]
 
 
+def _count_of(queryset: Any) -> Subquery:
+    """``queryset``'s row count as a scalar subquery (several counts then cost one round trip)."""
+    return Subquery(queryset.order_by().annotate(_n=Func(F("pk"), function="COUNT")).values("_n"),
+                    output_field=IntegerField())
+
+
 def dashboard_stats(org: Organisation, now: Any) -> dict[str, int]:
-    """The dashboard's counts: each one indexed (``award_org_issued``, ``award_org_status_issued``)."""
+    """The dashboard's counts in one query, each count indexed (``award_org_issued``, ``award_org_status_issued``)."""
     from insignia.awards.models import Award, AwardStatus
     from insignia.badges.models import BadgeClass, BadgeStatus
 
     month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     awards = Award.objects.filter(organisation=org)
-    return {
-        "badges": BadgeClass.objects.filter(organisation=org).exclude(status=BadgeStatus.ARCHIVED).count(),
-        "awards_this_month": awards.filter(issued_on__gte=month_start).count(),
-        "revoked": awards.filter(status=AwardStatus.REVOKED).count(),
-    }
+    counts = Organisation.objects.filter(pk=org.pk).values(
+        badges=_count_of(BadgeClass.objects.filter(organisation=org).exclude(status=BadgeStatus.ARCHIVED)),
+        awards_this_month=_count_of(awards.filter(issued_on__gte=month_start)),
+        revoked=_count_of(awards.filter(status=AwardStatus.REVOKED)),
+    ).get()
+    return {name: int(counts[name] or 0) for name in ("badges", "awards_this_month", "revoked")}
 
 
 @org_view("view")
@@ -157,11 +165,12 @@ def dashboard(request: HttpRequest, actor: Actor) -> HttpResponse:
 
     org = actor.organisation
     now = timezone.now()
-    awards = Award.objects.filter(organisation=org)
-    steps = _onboarding_steps(actor)
-    stats = dashboard_stats(org, now)
-    recent = list(awards.select_related("badge").defer("credential", "jwt", "ob2_signed")
+    recent = list(Award.objects.filter(organisation=org).select_related("badge")
+                  .only("public_id", "recipient_name", "recipient_identity", "issued_on", "status", "badge",
+                        "badge__name")
                   .order_by("-issued_on", "-id")[:8])
+    steps = _onboarding_steps(actor, has_award=bool(recent))
+    stats = dashboard_stats(org, now)
     return render(request, "core/dashboard.html", {
         "actor": actor, "org": org, "steps": steps, "onboarding": not all(s["done"] for s in steps),
         "next_step": next((s for s in steps if not s["done"]), None), "stats": stats, "recent": recent,

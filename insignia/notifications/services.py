@@ -31,7 +31,7 @@ from django.utils import timezone
 from insignia.awards.models import Award, AwardStatus, RecipientKind
 from insignia.badges.designer import text_colour_on
 from insignia.core import audit
-from insignia.core.bulkinsert import insert_rows
+from insignia.core.bulkinsert import insert_values
 from insignia.core.errors import ServiceError
 from insignia.core.models import Organisation
 from insignia.core.tenancy import Actor, get_scoped
@@ -198,18 +198,18 @@ def send_award_email(*, award: Award, kind: str = NotificationKind.AWARD_ISSUED,
     return notification
 
 
-def queue_award_emails(awards: Sequence[Award], *, now: datetime | None = None) -> list[Notification]:
+def queue_award_emails(awards: Sequence[Award], *, now: datetime | None = None) -> int:
     """Record the award email of many new awards at once (bulk issuing), inside the caller's transaction.
 
     One opt-out query and one insert: each email recipient gets a ``queued`` notification (or
     ``skipped_opted_out``). Nothing is sent here and no claim token exists yet: ``send_queued_award_email``
-    makes the token and sends, later, from a background job.
+    makes the token and sends, later, from a background job. Returns how many were recorded.
     """
     now = now or timezone.now()
     targets = [(award, award.recipient_identity.strip().lower()) for award in awards
                if award.recipient_kind == RecipientKind.EMAIL]
     if not targets:
-        return []
+        return 0
     organisations = {award.organisation_id for award, _ in targets}
     addresses = sorted({to for _, to in targets})
     opted: set[tuple[int | None, str]] = set()
@@ -217,14 +217,12 @@ def queue_award_emails(awards: Sequence[Award], *, now: datetime | None = None) 
         opted.update(EmailOptOut.objects.filter(email__in=addresses[start:start + 500]).filter(
             Q(organisation__isnull=True) | Q(organisation_id__in=organisations)
         ).values_list("organisation_id", "email"))
-    notifications = [
-        Notification(award=award, kind=NotificationKind.AWARD_ISSUED, to=to, created_at=now,
-                     status=NotificationStatus.SKIPPED_OPTED_OUT
-                     if (None, to) in opted or (award.organisation_id, to) in opted else NotificationStatus.QUEUED)
-        for award, to in targets
-    ]
-    insert_rows(Notification, notifications)  # no ids read back: nothing here needs them
-    return notifications
+    insert_values(Notification, (  # rows, not instances: nothing here needs them
+        {"award_id": award.pk, "kind": NotificationKind.AWARD_ISSUED, "to": to, "created_at": now,
+         "status": NotificationStatus.SKIPPED_OPTED_OUT
+         if (None, to) in opted or (award.organisation_id, to) in opted else NotificationStatus.QUEUED}
+        for award, to in targets))
+    return len(targets)
 
 
 def send_queued_award_email(notification: Notification, *, now: datetime | None = None) -> Notification | None:

@@ -221,7 +221,29 @@ def test_status_entries_are_unique_and_counted(owner: Actor, badge: BadgeClass, 
     assert indexes != sorted(indexes)  # random, not sequential
 
 
-@pytest.mark.parametrize("allocated", [10, 15])  # probing, and (over 90% full) reading every used index
+@pytest.mark.parametrize("fill", [0.0, 0.6, 0.99])
+def test_a_single_issue_probes_a_few_candidates_however_full_the_list(owner: Actor, badge: BadgeClass,
+                                                                      issuer: Issuer, fill: float) -> None:
+    """One award = one small probe query per list, not a read of every used index (a 131,072-entry list)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    issue_award(actor=owner, badge=badge, recipient="first@example.org")  # the lists exist
+    for status_list in StatusList.objects.filter(issuer=issuer):
+        status_list.allocated = int(status_list.size * fill)  # as if that many entries were in use
+        status_list.save(update_fields=["allocated"])
+    with CaptureQueriesContext(connection) as queries:
+        award = issue_award(actor=owner, badge=badge, recipient="second@example.org")
+    probes = [q["sql"] for q in queries.captured_queries
+              if "revocation_index" in q["sql"].split("FROM")[0] or "suspension_index" in q["sql"].split("FROM")[0]]
+    probes = [sql for sql in probes if sql.lstrip().upper().startswith("SELECT")]
+    assert len(probes) == 2, probes  # one per purpose
+    assert all(" IN (" in sql or "ANY(" in sql for sql in probes), probes
+    assert award.revocation_index != Award.objects.get(recipient_identity="first@example.org").revocation_index \
+        or award.revocation_list_id != Award.objects.get(recipient_identity="first@example.org").revocation_list_id
+
+
+@pytest.mark.parametrize("allocated", [10, 15])  # few entries left: every used index is read
 def test_a_full_list_rolls_over_to_a_new_one(owner: Actor, badge: BadgeClass, issuer: Issuer, allocated: int) -> None:
     lists = {}
     for purpose in (StatusPurpose.REVOCATION, StatusPurpose.SUSPENSION):  # lists of 16 entries, to fill them quickly

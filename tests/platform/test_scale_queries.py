@@ -168,11 +168,31 @@ def test_every_page_holds_the_right_rows_counted_or_not(owner, badge, monkeypatc
         assert page.has_previous == (number > 1)
         assert page.count == (23 if count_limit > 23 else None)
     last = queries.page_of(queries.awards_for(owner), "last", 5, count_limit=count_limit)
-    assert (last.number, last.object_list, last.has_next, last.count) == (5, everything[20:], False, 23)
     past = queries.page_of(queries.awards_for(owner), 99, 5, count_limit=count_limit)
-    assert (past.number, past.object_list) == (5, everything[20:])
+    if count_limit > 23:  # counted: the last page is numbered and holds what is left
+        assert (last.number, last.object_list, last.has_next, last.count) == (5, everything[20:], False, 23)
+        assert (past.number, past.object_list) == (5, everything[20:])
+    else:  # uncounted: the last page is the oldest five, numbered from the end, and nothing is counted
+        assert (last.number, last.from_end, last.object_list, last.has_next, last.count) == (
+            None, 1, everything[18:], False, None)
+        assert last.has_previous
+        assert (past.number, past.from_end, past.object_list) == (None, 1, everything[18:])
+        # Typed pages counted from the end: four full pages before the oldest, then the start of the list.
+        for back in range(1, 4):
+            before = queries.page_of(queries.awards_for(owner), f"last-{back}", 5, count_limit=count_limit)
+            assert (before.number, before.from_end) == (None, back + 1)
+            assert before.object_list == everything[18 - 5 * back: 23 - 5 * back]
+            assert before.has_next
+            assert before.has_previous
+        start = queries.page_of(queries.awards_for(owner), "last-4", 5, count_limit=count_limit)
+        assert (start.number, start.object_list, start.has_previous, start.has_next) == (1, everything[:3], False,
+                                                                                       True)
+        beyond = queries.page_of(queries.awards_for(owner), "last-40", 5, count_limit=count_limit)
+        assert (beyond.number, beyond.object_list) == (1, everything[:5])
     junk = queries.page_of(queries.awards_for(owner), "x", 5, count_limit=count_limit)
     assert (junk.number, junk.object_list) == (1, everything[:5])
+    for typed in ("last-", "last-x", "lastly", "last-99999999"):
+        assert queries.page_of(queries.awards_for(owner), typed, 5, count_limit=count_limit).number == 1
 
 
 def test_list_rows_leave_the_signed_credential_unloaded(owner, badge) -> None:
@@ -206,9 +226,72 @@ def test_award_list_pages_keep_filters_and_say_more_than_when_uncounted(owner, b
     assert "page=last" in uncounted
     assert "page=3" in uncounted
     assert "page=1" in uncounted
+    # "last" is not counted either: the oldest five awards, labelled without a page number or total.
     end = client.get(url, {"page": "last"}).content.decode()
-    assert "Page 3 of 3" in end
-    assert "(14 in all)" in end  # "last" counts exactly
+    assert "Oldest awards" in end
+    assert "more than 10 in all" in end
+    assert " of " not in _status(end)
+    assert end.count("status-pill") == 5
+    assert _links(end, "next") is None
+    assert "page=1" in end  # Newest
+    assert "page=last-1&before=" in _links(end, "prev")
+    before_end = client.get(f"{url}?{_links(end, 'prev')}").content.decode()
+    assert "Page 2 from the end" in _status(before_end)
+    assert before_end.count("status-pill") == 5
+
+
+def _status(html: str) -> str:
+    import re
+
+    found = re.search(r'<span class="pagination-status">(.*?)</span></span>', html, re.S)
+    assert found, "no pagination status"
+    return found.group(1)
+
+
+def _shown(html: str, url: str) -> list[str]:
+    import re
+
+    return re.findall(rf'href="{url}([0-9a-f]+)/"', html)
+
+
+@pytest.mark.parametrize("count_limit", [1000, 4])
+def test_previous_from_the_oldest_page_walks_back_to_the_start(owner, badge, monkeypatch, count_limit) -> None:
+    """From the last page, Previous to the start, then Next back to the last page: every award once, in order,
+    whether the list is counted (numbered pages) or not (pages numbered from its end, the first one short)."""
+    made = _issue(owner, badge, 11)
+    Award.objects.filter(pk__in=[a.pk for a in made[2:6]]).update(issued_on=made[0].issued_on)  # ties: by id
+    monkeypatch.setattr(award_views, "AWARDS_PER_PAGE", 3)
+    monkeypatch.setattr(queries, "COUNT_LIMIT", count_limit)
+    client = Client()
+    client.force_login(owner.user)
+    url = f"/orgs/{owner.organisation.public_id}/awards/"
+    expected = [a.public_id for a in queries.awards_for(owner)]
+    html = client.get(url, {"page": "last", "status": "active"}).content.decode()
+    statuses, backwards = [], []
+    while True:
+        backwards.append(_shown(html, url))
+        statuses.append(_status(html).split(" <span")[0])
+        previous = _links(html, "prev")
+        if previous is None:
+            break
+        assert "status=active" in previous  # the filter stays
+        html = client.get(f"{url}?{previous}").content.decode()
+    assert [key for page in reversed(backwards) for key in page] == expected
+    if count_limit == 4:
+        assert statuses == ["Oldest awards", "Page 2 from the end", "Page 3 from the end", "Page 1"]
+        assert [len(p) for p in backwards] == [3, 3, 3, 2]  # aligned on the oldest award
+    else:
+        assert statuses == ["Page 4 of 4", "Page 3 of 4", "Page 2 of 4", "Page 1 of 4"]
+        assert [len(p) for p in backwards] == [2, 3, 3, 3]  # aligned on the newest award
+    forwards = []
+    while True:
+        forwards.append(_shown(html, url))
+        following = _links(html, "next")
+        if following is None:
+            break
+        html = client.get(f"{url}?{following}").content.decode()
+    assert forwards == list(reversed(backwards))
+    assert _status(html).startswith("Page 4 <span" if count_limit == 4 else "Page 4 of 4")  # numbered from page 1
 
 
 def test_api_list_bounds_its_count_and_follows_next_to_the_end(owner, badge, monkeypatch) -> None:
