@@ -10,10 +10,14 @@ What it does, in order:
 2. starts the production server (gunicorn with ``insignia.site.gunicorn_config``, exactly the worker model
    ``insignia serve`` uses, ``INSIGNIA_ENV=production``, DEBUG off, no access log) on a free port;
 3. runs ``wrk`` with 64 connections against (a) ``/c/<id>/credential.json`` rotating over every award,
-   (b) the public page ``/c/<id>`` rotating likewise, (c) ``POST /api/v1/verify`` with one stored OB 3.0
-   credential (rate limit off), after a warm-up each (the page's until its rate is steady: each worker's
-   cache fills once; ``--cache-url redis://…`` shares one cache between workers);
-4. prints requests/s and p50/p99 latency beside the target for each.
+   (b) the public page ``/c/<id>`` rotating likewise, (c) ``POST /api/v1/verify`` rotating over every award's
+   stored OB 3.0 credential (rate limit off), after a warm-up each (the page's and the verifier's until each
+   worker's cache holds every award once; ``--cache-url redis://…`` shares one cache between workers), and
+   (d), for information, the same credentials with a ``recipient`` to check, which no cached verdict answers:
+   the whole verification on every request (the kernel's cost, and what verifying a credential from
+   elsewhere costs);
+4. prints requests/s and p50/p99 latency beside the target for each, and the CPU time the server's processes
+   and wrk spent per request (µs, from /proc and getrusage: unlike rates, barely moved by other load).
 
 wrk runs on the same two cores as the server, so the figures include the load generator's own cost.
 The load average before the run is printed: the machine may be shared.
@@ -48,6 +52,10 @@ TARGETS = {
     "badge page": (2000.0, 25.0),
     "POST /api/v1/verify": (500.0, 100.0),
 }
+#: Figures measured for information, beside the targets (the same goal shown for comparison).
+INFO = {
+    "verify, full check": (500.0, 100.0),
+}
 
 ROTATE_LUA = """
 local ids = {}
@@ -67,12 +75,17 @@ end
 """
 
 POST_LUA = """
-local f = io.open("%(body)s", "rb")
-local body = f:read("*a")
-f:close()
-wrk.method = "POST"
-wrk.body = body
-wrk.headers["Content-Type"] = "application/json"
+local bodies = {}
+for line in io.lines("%(bodies)s") do bodies[#bodies + 1] = line end
+local counter = 0
+init = function(args)
+  math.randomseed(os.time() * 1000 + math.floor(os.clock() * 1000000) + #tostring({}))
+  counter = math.random(#bodies)
+end
+request = function()
+  counter = counter + 1
+  return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, bodies[(counter %% #bodies) + 1])
+end
 """
 
 
@@ -90,6 +103,10 @@ class Result:
     non_2xx: int
     target_rps: float
     target_p99_ms: float
+    #: CPU time of the server's processes (gunicorn's master and workers, SQLite included; not PostgreSQL's own
+    #: processes) and of wrk, per request served in the measured run, in µs (0 when it could not be read).
+    server_cpu_us: float = 0.0
+    wrk_cpu_us: float = 0.0
 
     @property
     def met(self) -> bool:
@@ -127,7 +144,9 @@ def seed(count: int, out: Path) -> None:
                          criteria_narrative="Pass the **final assessment** with at least 80%.",
                          tags=["data"], design={"initials": "DS"})
     badge = publish_badge(actor=actor, badge=badge)
-    ids = []
+    ids: list[str] = []
+    bodies: list[str] = []  # POST /api/v1/verify bodies, one a line: each award's stored credential
+    full: list[str] = []  # the same, with the recipient to check (so no cached verdict can answer)
     # Issued yesterday, as most served awards were: a verdict is re-checked when an instant it depends on passes
     # (issue time + the verifier's clock skew), which would otherwise fall inside the run.
     issued_on = timezone.now().replace(microsecond=0) - timedelta(days=1)
@@ -136,14 +155,17 @@ def seed(count: int, out: Path) -> None:
                             recipient_name=f"Learner {number}", narrative="Completed the *capstone* project.",
                             issued_on=issued_on)
         ids.append(award.public_id)
+        bodies.append(json.dumps({"credential": award.credential}))
+        full.append(json.dumps({"credential": award.credential, "recipient": f"learner{number}@example.org"}))
         if number == 0:
-            (out.parent / "credential.json").write_text(json.dumps({"credential": award.credential}),
-                                                        encoding="utf-8")
+            (out.parent / "credential.json").write_text(bodies[0], encoding="utf-8")
     from insignia.awards.models import Award
 
     # Public pages show details: make them listed so the whole page renders, as a shared badge does.
     Award.objects.filter(public_id__in=ids).update(visibility="public", acceptance="accepted")
     out.write_text("\n".join(ids) + "\n", encoding="utf-8")
+    (out.parent / "verify.jsonl").write_text("\n".join(bodies) + "\n", encoding="utf-8")
+    (out.parent / "verify-full.jsonl").write_text("\n".join(full) + "\n", encoding="utf-8")
 
 
 # == the run =======================================================================================================
@@ -244,17 +266,46 @@ def warm_up(base: list[str], url: str, seconds: float, *, fill: int = 0, limit: 
             return served
 
 
+def group_cpu_seconds(group: int) -> float:
+    """User + system CPU seconds of every live process in process group ``group`` (Linux /proc; 0 elsewhere)."""
+    total, tick = 0.0, os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    try:
+        pids = [name for name in os.listdir("/proc") if name.isdigit()]
+    except OSError:
+        return 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == group:  # pgrp; then utime and stime at 11 and 12
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def _children_cpu() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_wrk(name: str, url: str, script: Path, *, connections: int, threads: int, duration: float,
-            warmup: float, fill: int = 0) -> Result:
+            warmup: float, fill: int = 0, server_group: int = 0) -> Result:
     base = ["wrk", f"-t{threads}", f"-c{connections}", "--latency", "-s", str(script), "--timeout", "10s"]
     warm_up(base, url, warmup, fill=fill)
+    server_before, wrk_before = group_cpu_seconds(server_group) if server_group else 0.0, _children_cpu()
     output = subprocess.run([*base, f"-d{max(1, round(duration))}s", url], capture_output=True, text=True,
                             check=True).stdout
+    server_after, wrk_after = group_cpu_seconds(server_group) if server_group else 0.0, _children_cpu()
     figures = parse_wrk(output)
-    target_rps, target_p99 = TARGETS[name]
+    served = max(1, int(figures["requests"]))
+    target_rps, target_p99 = TARGETS.get(name) or INFO[name]
     return Result(name=name, requests_per_second=figures["rps"], p50_ms=figures["p50"], p99_ms=figures["p99"],
                   requests=int(figures["requests"]), errors=int(figures["errors"]), non_2xx=int(figures["non_2xx"]),
-                  target_rps=target_rps, target_p99_ms=target_p99)
+                  target_rps=target_rps, target_p99_ms=target_p99,
+                  server_cpu_us=round((server_after - server_before) / served * 1e6, 1),
+                  wrk_cpu_us=round((wrk_after - wrk_before) / served * 1e6, 1))
 
 
 def check_verify(base: str, body_file: Path) -> str:
@@ -265,13 +316,20 @@ def check_verify(base: str, body_file: Path) -> str:
         return str(json.loads(response.read())["verdict"])
 
 
+def _met(result: Result) -> str:
+    if result.name in INFO:
+        return "(info)"
+    return "yes" if result.met else "NO"
+
+
 def print_table(results: list[Result]) -> None:
     print(f"{'figure':<22} {'requests/s':>11} {'target':>8} {'p50 ms':>8} {'p99 ms':>8} {'target':>7}  "
-          f"{'non-2xx':>7} {'errors':>6}  met")
+          f"{'non-2xx':>7} {'errors':>6}  met  {'server µs/req':>13} {'wrk µs/req':>10}")
     for result in results:
         print(f"{result.name:<22} {result.requests_per_second:>11,.0f} {result.target_rps:>8,.0f} "
               f"{result.p50_ms:>8.2f} {result.p99_ms:>8.2f} {result.target_p99_ms:>7.0f}  {result.non_2xx:>7} "
-              f"{result.errors:>6}  {'yes' if result.met else 'NO'}")
+              f"{result.errors:>6}  {_met(result):<3}  {result.server_cpu_us:>13,.0f} "
+              f"{result.wrk_cpu_us:>10,.0f}")
 
 
 def server_argv(port: int, workers: int, threads: int, worker_class: str) -> list[str]:
@@ -299,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--worker-class", default="", help="gunicorn worker class (default: the config's)")
     parser.add_argument("--postgres", metavar="URL", help="run on a fresh database on this PostgreSQL server")
     parser.add_argument("--cache-url", metavar="URL", help="INSIGNIA_CACHE_URL for the server (e.g. redis://…)")
-    parser.add_argument("--only", default="", help="comma-separated: json,page,verify")
+    parser.add_argument("--only", default="", help="comma-separated: json,page,verify,verify-full")
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (and print it)")
     args = parser.parse_args(argv)
@@ -308,7 +366,8 @@ def main(argv: list[str] | None = None) -> int:
         print("wrk is not installed. Install it (Debian/Ubuntu: `apt-get install -y wrk`; macOS: `brew install wrk`) "
               "and run again.", file=sys.stderr)
         return 2
-    only = {part.strip() for part in args.only.split(",") if part.strip()} or {"json", "page", "verify"}
+    only = ({part.strip() for part in args.only.split(",") if part.strip()}
+            or {"json", "page", "verify", "verify-full"})
 
     workdir = Path(tempfile.mkdtemp(prefix="insignia-serving-"))
     port = free_port()
@@ -353,27 +412,34 @@ def main(argv: list[str] | None = None) -> int:
               f"after {args.warmup:.0f} s warm-up; load average now {_load()}", flush=True)
         scripts = {
             "json": workdir / "json.lua", "page": workdir / "page.lua", "verify": workdir / "verify.lua",
+            "verify-full": workdir / "verify-full.lua",
         }
         scripts["json"].write_text(ROTATE_LUA % {"ids": ids_file, "suffix": "/credential.json",
                                                  "accept": "application/vc+ld+json"}, encoding="utf-8")
         scripts["page"].write_text(ROTATE_LUA % {"ids": ids_file, "suffix": "", "accept": "text/html"},
                                    encoding="utf-8")
-        scripts["verify"].write_text(POST_LUA % {"body": workdir / "credential.json"}, encoding="utf-8")
+        scripts["verify"].write_text(POST_LUA % {"bodies": workdir / "verify.jsonl"}, encoding="utf-8")
+        scripts["verify-full"].write_text(POST_LUA % {"bodies": workdir / "verify-full.jsonl"}, encoding="utf-8")
         base = f"http://127.0.0.1:{port}"
-        workers = args.workers or (os.cpu_count() or 1) + 1
+        from insignia.site import gunicorn_config
+
+        workers = args.workers or gunicorn_config.workers  # each fills its own cache in the warm-ups
         verdict = check_verify(base, workdir / "credential.json")
         print(f"# POST /api/v1/verify of the benchmark credential says: {verdict}", flush=True)
         if verdict != "valid":
             print("# the credential does not verify as valid: the figures would not be meaningful", file=sys.stderr)
             return 1
         plan = [("json", "credential.json", base + "/"), ("page", "badge page", base + "/"),
-                ("verify", "POST /api/v1/verify", base + "/api/v1/verify")]
+                ("verify", "POST /api/v1/verify", base + "/api/v1/verify"),
+                ("verify-full", "verify, full check", base + "/api/v1/verify")]
         results = []
         for key, name, url in plan:
             if key in only:
                 results.append(run_wrk(name, url, scripts[key], connections=args.connections,
                                        threads=args.wrk_threads, duration=args.duration, warmup=args.warmup,
-                                       fill=4 * args.awards * workers if key == "page" else 0))
+                                       fill=4 * args.awards * workers if key in ("page", "verify") else 0,
+                                       server_group=server.pid))
+                print(f"# {name}: load average now {_load()}", flush=True)
         print(f"# load average after: {_load()}")
         print_table(results)
         if args.json:

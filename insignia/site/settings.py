@@ -74,6 +74,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: answers GET /c/<id> and /c/<id>/credential.json for cookie-less visitors with the response the
+    # whole stack made for the previous such request (see its docstring before adding a middleware above it).
+    "insignia.awards.middleware.PublicDocumentMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "insignia.core.middleware.SecurityHeadersMiddleware",
@@ -109,7 +112,8 @@ _sqlite_default = f"sqlite:///{DATA_DIR / 'insignia.sqlite3'}"
 DATABASES = {"default": dj_database_url.parse(env("DATABASE_URL", _sqlite_default) or _sqlite_default,
                                               conn_max_age=env_int("INSIGNIA_DB_CONN_MAX_AGE", 60))}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Connections persist per thread here too (INSIGNIA_DB_CONN_MAX_AGE): opening one runs the PRAGMAs below
+    # (~1 ms, more than a cached page costs); WAL lets each thread's reader share the file with one writer.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000;",

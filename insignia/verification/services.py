@@ -11,6 +11,18 @@ same answer:
 * :func:`verify_submission` checks whatever a visitor gave us (object, JWT, URL, file) and adds
   :class:`TrustSignals`: whether the issuer is one this instance knows, and the verified domain of a
   did:web issuer. Trust is reported beside the verdict, never folded into it.
+
+What is cached, and how fresh it is (nothing here is ever answered from a stale state; every change shows on
+the very next verification, in every server process):
+
+* our own DID documents and signed status lists, as served, per process (at most ``LOCAL_DOCUMENTS_SIZE``),
+  under their current version, which one small query reads on every verification that needs them; one
+  verification reads each at most once (:func:`verification_scope`: the DID document is needed twice);
+* the verdict on a stored award (the page's live check, and a submitted credential that is exactly one we
+  store), in Django's cache under everything it depends on: the credential's bytes, the award's status, both
+  status lists' versions, the issuer's key set (all read live, one query) and a time window that never spans
+  an instant at which the verdict could change by itself (``verdict_cache_key``);
+* our award's status and issuer are read live (one query) whenever a report is about one of ours.
 """
 
 from __future__ import annotations
@@ -19,6 +31,10 @@ import hashlib
 import json
 import logging
 import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -94,6 +110,58 @@ def _instance_path(url: str) -> str | None:
     return path[len(base_path):] or "/"
 
 
+class _LocalDocuments:
+    """Our own documents the verifier fetches on every verification (DID documents, signed status lists), as
+    served, under a key that names their current version: bounded (least recently used first out), per process,
+    thread-safe. An entry is never stale: a new version is a new key, and the old one ages out."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.lock = threading.Lock()
+        self.entries: OrderedDict[str, bytes] = OrderedDict()
+
+    def get(self, key: str) -> bytes | None:
+        with self.lock:
+            body = self.entries.get(key)
+            if body is not None:
+                self.entries.move_to_end(key)
+            return body
+
+    def put(self, key: str, body: bytes) -> None:
+        with self.lock:
+            self.entries[key] = body
+            self.entries.move_to_end(key)
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+
+
+#: At most this many of our documents are kept per process (a DID document is ~1 KB, a status list ~2 KB).
+LOCAL_DOCUMENTS_SIZE = 512
+_local_documents = _LocalDocuments(LOCAL_DOCUMENTS_SIZE)
+
+#: What one verification fetched (URL → body), so that a document it needs twice (the issuer's DID document
+#: for the credential's proof and again for its status list's proof) is read once: one verification sees one
+#: snapshot. Set by :func:`verification_scope`; None outside one.
+_fetched: ContextVar[dict[str, bytes] | None] = ContextVar("insignia_verification_fetched", default=None)
+
+
+@contextmanager
+def verification_scope() -> Iterator[None]:
+    """Within this block, each URL is fetched at most once (see ``_fetched``); nested scopes share the outer one."""
+    if _fetched.get() is not None:
+        yield
+        return
+    token = _fetched.set({})
+    try:
+        yield
+    finally:
+        _fetched.reset(token)
+
+
 def _serve_locally(url: str, path: str) -> bytes:
     """Call our own public view for ``path`` with a plain GET, as a remote verifier would see it."""
     from django.urls import Resolver404, resolve
@@ -104,12 +172,10 @@ def _serve_locally(url: str, path: str) -> bytes:
         raise FetchError(f"{url} answered HTTP 404.", code="http_404", status=404) from exc
     if match.view_name not in PUBLIC_VIEWS:
         raise FetchError(f"{url} is not a public document of this instance.", code="http_404", status=404)
-    list_key = _document_cache_key(match.view_name, match.kwargs.get("public_id", ""))
-    if list_key:
-        from django.core.cache import cache
-
-        cached = cache.get(list_key)
-        if isinstance(cached, bytes):
+    document_key = _document_cache_key(match.view_name, match.kwargs.get("public_id", ""))
+    if document_key:
+        cached = _local_documents.get(document_key)
+        if cached is not None:
             return cached
     request = HttpRequest()
     request.method = "GET"
@@ -124,40 +190,54 @@ def _serve_locally(url: str, path: str) -> bytes:
     if response.status_code != 200:
         raise FetchError(f"{url} answered HTTP {response.status_code}.", code=f"http_{response.status_code}",
                          status=response.status_code)
-    body = b"".join(response) if getattr(response, "streaming", False) else response.content
-    if list_key:
-        from django.core.cache import cache
-
-        cache.set(list_key, bytes(body), STATUS_LIST_CACHE_SECONDS)
-    return bytes(body)
+    body = bytes(b"".join(response) if getattr(response, "streaming", False) else response.content)
+    if document_key:
+        _local_documents.put(document_key, body)
+    return body
 
 
-#: A signed status list (or DID document) is the same document for as long as its version stands.
-STATUS_LIST_CACHE_SECONDS = 300
+_version_sql: dict[str, str] = {}
+
+
+def _version_query(kind: str) -> str:
+    """The one small query that reads the current version of one of our documents (raw SQL: the ORM would
+    cost more to compile than the database takes to answer, on every verification)."""
+    sql = _version_sql.get(kind)
+    if sql is None:
+        from django.db import connection
+
+        from insignia.awards.models import StatusList
+        from insignia.issuers.models import Issuer, SigningKey
+
+        q = connection.ops.quote_name
+        if kind == "status-list":
+            sql = f"SELECT id, version FROM {q(StatusList._meta.db_table)} WHERE public_id = %s"  # noqa: S608
+        else:  # the DID document: the issuer row and its key set (retired keys stay published)
+            issuers, keys = q(Issuer._meta.db_table), q(SigningKey._meta.db_table)
+            sql = ("SELECT i.id, i.updated_at, i.did_method, COUNT(k.id), MAX(k.id), MAX(k.retired_at) "  # noqa: S608
+                   f"FROM {issuers} i LEFT JOIN {keys} k ON k.issuer_id = i.id WHERE i.public_id = %s "
+                   "GROUP BY i.id, i.updated_at, i.did_method")
+        _version_sql[kind] = sql
+    return sql
 
 
 def _document_cache_key(view_name: str, public_id: str) -> str | None:
     """The cache key of one of our documents the verifier fetches on every verification, at its current version
-    (one small query), or None when it is not cached: a signed status list (its ``version`` changes with every
-    bit) and an issuer's DID document (it changes with the issuer and its key set)."""
-    if view_name == "awards:status_list":
-        from insignia.awards.models import StatusList
+    (one small query, so a change shows at once in every process), or None when it is not cached: a signed status
+    list (its ``version`` changes with every bit) and an issuer's DID document (it changes with the issuer and its
+    key set)."""
+    kind = {"awards:status_list": "status-list", "issuers:did": "did-document"}.get(view_name)
+    if kind is None:
+        return None
+    from django.db import connection
 
-        row = StatusList.objects.filter(public_id=public_id).values_list("pk", "version").order_by().first()
-        return None if row is None else f"insignia:status-list:v1:{public_id}:{row[0]}:{row[1]}"
-    if view_name == "issuers:did":
-        from django.db.models import Count, Max
-
-        from insignia.issuers.models import Issuer
-
-        found = (Issuer.objects.filter(public_id=public_id).annotate(
-            key_count=Count("keys"), key_last=Max("keys__id"), key_retired=Max("keys__retired_at"))
-            .values_list("pk", "updated_at", "did_method", "key_count", "key_last", "key_retired").order_by().first())
-        if found is None:
-            return None
-        version = hashlib.blake2b(repr((settings.BASE_URL, found)).encode("utf-8"), digest_size=12).hexdigest()
-        return f"insignia:did-document:v1:{public_id}:{version}"
-    return None
+    with connection.cursor() as cursor:
+        cursor.execute(_version_query(kind), [public_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    version = hashlib.blake2b(repr((settings.BASE_URL, tuple(row))).encode("utf-8"), digest_size=12).hexdigest()
+    return f"{kind}:{public_id}:{version}"
 
 
 _http_fetcher: Any = None
@@ -176,11 +256,16 @@ def http_fetcher() -> Any:
 
 
 def instance_fetch(url: str) -> bytes:
-    """``fetch(url) -> bytes`` for the kernel: our own URLs in-process, all others through HttpFetcher."""
+    """``fetch(url) -> bytes`` for the kernel: our own URLs in-process, all others through HttpFetcher; inside a
+    :func:`verification_scope`, each URL once."""
+    fetched = _fetched.get()
+    if fetched is not None and url in fetched:
+        return fetched[url]
     path = _instance_path(url)
-    if path is not None:
-        return _serve_locally(url, path)
-    return http_fetcher()(url)
+    body = _serve_locally(url, path) if path is not None else http_fetcher()(url)
+    if fetched is not None:
+        fetched[url] = body
+    return body
 
 
 def _base_is_loopback_http() -> bool:
@@ -287,8 +372,9 @@ def _did_web_domain(did: str) -> str | None:
     return host or None
 
 
-def trust_signals(report: VerificationReport) -> TrustSignals:
-    """What we can say about the issuer of a verified (or not) credential."""
+def trust_signals(report: VerificationReport, *, our_award: OurAward | None = None) -> TrustSignals:
+    """What we can say about the issuer of a verified (or not) credential. ``our_award``: the award of ours the
+    report is about, when the caller already looked it up (its issuer is then the one the report names)."""
     issuer_id = report.summary.issuer_id
     proof, binding = report.get("proof"), report.get("issuer_key")
     bound = (proof is not None and proof.status is CheckStatus.PASSED
@@ -298,7 +384,7 @@ def trust_signals(report: VerificationReport) -> TrustSignals:
     if not bound:
         return TrustSignals("unverified", "The signature could not be tied to the named issuer, so nothing can be "
                                           "said about who issued it.")
-    issuer = _our_issuer(issuer_id)
+    issuer = our_award.issuer if our_award is not None else _our_issuer(issuer_id)
     if issuer is not None:
         from insignia.issuers.identity import issuer_url
 
@@ -334,10 +420,42 @@ class VerificationResult:
         return {**self.report.to_json(), "trust": self.trust.to_json()}
 
 
-def _our_award(report: VerificationReport) -> Any:
-    """The Award of this instance a verified report is about (its OB 3.0 id or OB 2.0 assertion id), if any."""
-    from insignia.awards.models import Award
+@dataclass(frozen=True)
+class OurAward:
+    """What the verifier needs of one of our awards: its live status and its issuer."""
+
+    pk: int
+    status: str
+    status_reason: str
+    issuer: Any  # an Issuer with id, public_id, name and did_method loaded
+
+
+_award_sql: str | None = None
+
+
+def _award_query() -> str:
+    """The award named by a public id, with its status and issuer, in one query (raw SQL, as ``_version_query``)."""
+    global _award_sql
+    if _award_sql is None:
+        from django.db import connection
+
+        from insignia.awards.models import Award
+        from insignia.issuers.models import Issuer
+
+        q = connection.ops.quote_name
+        _award_sql = ("SELECT a.id, a.status, a.status_reason, i.id, i.public_id, i.name, i.did_method "  # noqa: S608
+                      f"FROM {q(Award._meta.db_table)} a JOIN {q(Issuer._meta.db_table)} i ON i.id = a.issuer_id "
+                      "WHERE a.public_id = %s")
+    return _award_sql
+
+
+def _our_award(report: VerificationReport) -> OurAward | None:
+    """The award of this instance a verified report is about (its OB 3.0 id or OB 2.0 assertion id), if any,
+    read live (one query)."""
+    from django.db import connection
+
     from insignia.issuers.identity import issuer_did, ob2_issuer_url
+    from insignia.issuers.models import Issuer
 
     credential_id = report.summary.id
     base = settings.BASE_URL.rstrip("/") + "/c/"
@@ -346,30 +464,37 @@ def _our_award(report: VerificationReport) -> Any:
     public_id = credential_id[len(base):].removesuffix("/assertion")
     if not public_id or "/" in public_id or len(public_id) > 64:
         return None
-    award = Award.objects.select_related("issuer").filter(public_id=public_id).first()
-    if award is None or report.summary.issuer_id not in (issuer_did(award.issuer), ob2_issuer_url(award.issuer)):
+    with connection.cursor() as cursor:
+        cursor.execute(_award_query(), [public_id])
+        row = cursor.fetchone()
+    if row is None:
         return None
-    return award
+    issuer = Issuer.from_db(connection.alias, ["id", "public_id", "name", "did_method"], list(row[3:7]))
+    if report.summary.issuer_id not in (issuer_did(issuer), ob2_issuer_url(issuer)):
+        return None
+    return OurAward(pk=row[0], status=str(row[1]), status_reason=row[2] or "", issuer=issuer)
 
 
-def _instance_status(report: VerificationReport) -> None:
+def _instance_status(report: VerificationReport) -> OurAward | None:
     """For our own badges our records are the issuer's word: a suspension shows even where the credential
-    carries no suspension list, and a revocation shows even before any cached list is refreshed."""
+    carries no suspension list, and a revocation shows even before any cached list is refreshed. Returns the
+    award when the report is about one of ours (and was looked up)."""
     proof, binding, status = report.get("proof"), report.get("issuer_key"), report.get("status")
     if not (proof and binding and proof.status is CheckStatus.PASSED and binding.status is CheckStatus.PASSED):
-        return
+        return None
     if status is not None and status.status is CheckStatus.FAILED:
-        return
+        return None
     award = _our_award(report)
     if award is None:
-        return
+        return None
     from insignia.awards.models import AwardStatus
 
-    reason = f" Reason given: {award.status_reason}" if getattr(award, "status_reason", "") else ""
+    reason = f" Reason given: {award.status_reason}" if award.status_reason else ""
     if award.status == AwardStatus.REVOKED:
         report.failed("status", "revoked", f"The issuer has revoked this credential.{reason}")
     elif award.status == AwardStatus.SUSPENDED:
         report.failed("status", "suspended", f"The issuer has suspended this credential for now.{reason}")
+    return award
 
 
 #: How long a stored award's verdict may be reused when nothing it depends on changed (seconds). Everything
@@ -429,25 +554,90 @@ def with_verdict_versions(awards: Any) -> Any:
                            verdict_keys_retired=_key_subquery(Max("retired_at")))
 
 
-def award_versions(award: Any) -> tuple[Any, ...]:
-    """What a stored award's verdict depends on besides the credential and time: its status, both status lists'
-    versions and the issuer's key set, read live. An award loaded through :func:`with_verdict_versions` carries
-    them; for any other (possibly stale) instance one query reads them now."""
+#: The columns of an award its verdict needs (with :func:`with_verdict_versions`' annotations).
+STORED_FIELDS = ("id", "public_id", "credential", "issued_on", "expires_on", "status", "status_changed_at",
+                 "issuer_id")
+_stored_sql: dict[str, str] = {}
+
+
+def _stored_award_sql(lookup: str) -> str:
+    """One award (``STORED_FIELDS`` and ``status_reason``) with :func:`with_verdict_versions`' annotations and its
+    issuer's identity, by ``id`` or ``public_id``, as one statement. Written out rather than compiled by the ORM
+    on every call (its three correlated subqueries took longer to compile than ten runs of the query), and with
+    scalar subqueries rather than joins, which PostgreSQL plans (on every request) in less time."""
+    sql = _stored_sql.get(lookup)
+    if sql is None:
+        from django.db import connection
+
+        from insignia.awards.models import Award, StatusList
+        from insignia.issuers.models import Issuer, SigningKey
+
+        q = connection.ops.quote_name
+        award, lists = q(Award._meta.db_table), q(StatusList._meta.db_table)
+        issuers, keys = q(Issuer._meta.db_table), q(SigningKey._meta.db_table)
+        columns = ", ".join(f"a.{q(name)}" for name in (*STORED_FIELDS, "status_reason"))
+        where = "a.id = %s" if lookup == "pk" else "a.public_id = %s"
+        sql = (f"SELECT {columns}, "  # noqa: S608 (our own quoted names; the value is a parameter)
+               f"(SELECT r.version FROM {lists} r WHERE r.id = a.revocation_list_id) AS verdict_revocation_version, "
+               f"(SELECT s.version FROM {lists} s WHERE s.id = a.suspension_list_id) AS verdict_suspension_version, "
+               f"(SELECT COUNT(*) FROM {keys} k WHERE k.issuer_id = a.issuer_id) AS verdict_keys_count, "
+               f"(SELECT MAX(k.id) FROM {keys} k WHERE k.issuer_id = a.issuer_id) AS verdict_keys_last, "
+               f"(SELECT MAX(k.retired_at) FROM {keys} k WHERE k.issuer_id = a.issuer_id) AS verdict_keys_retired, "
+               f"(SELECT i.public_id FROM {issuers} i WHERE i.id = a.issuer_id) AS issuer_public_id, "
+               f"(SELECT i.name FROM {issuers} i WHERE i.id = a.issuer_id) AS issuer_name, "
+               f"(SELECT i.did_method FROM {issuers} i WHERE i.id = a.issuer_id) AS issuer_did_method "
+               f"FROM {award} a WHERE {where}")
+        _stored_sql[lookup] = sql
+    return sql
+
+
+def stored_award(*, public_id: str | None = None, pk: int | None = None) -> Any:
+    """An award (``STORED_FIELDS``) carrying what its cached verdict is keyed on and its issuer's identity
+    (``issuer_public_id``, ``issuer_name``, ``issuer_did_method``), read now; None if there is none."""
     from insignia.awards.models import Award
 
-    if getattr(award, "verdict_keys_count", None) is not None:
-        row = (award.status, award.status_changed_at, award.verdict_revocation_version,
-               award.verdict_suspension_version, award.verdict_keys_count, award.verdict_keys_last,
-               award.verdict_keys_retired)
-    else:
-        row = with_verdict_versions(Award.objects.filter(pk=award.pk).order_by()).values_list(
-            "status", "status_changed_at", "verdict_revocation_version", "verdict_suspension_version",
-            "verdict_keys_count", "verdict_keys_last", "verdict_keys_retired").first()
-        if row is None:
+    lookup, value = ("pk", pk) if pk is not None else ("public_id", public_id)
+    return next(iter(Award.objects.raw(_stored_award_sql(lookup), [value])), None)
+
+
+def _as_ours(award: Any, report: VerificationReport) -> OurAward | None:
+    """``award`` (from :func:`stored_award`) as :class:`OurAward`, if the report's issuer is its issuer."""
+    from django.db import connection
+
+    from insignia.issuers.identity import issuer_did, ob2_issuer_url
+    from insignia.issuers.models import Issuer
+
+    issuer = Issuer.from_db(connection.alias, ["id", "public_id", "name", "did_method"],
+                            [award.issuer_id, award.issuer_public_id, award.issuer_name, award.issuer_did_method])
+    if report.summary.issuer_id not in (issuer_did(issuer), ob2_issuer_url(issuer)):
+        return None
+    return OurAward(pk=award.pk, status=str(award.status), status_reason=award.status_reason or "", issuer=issuer)
+
+
+def _instant(value: Any) -> datetime | None:
+    """A timestamp as the ORM gives it (an aware datetime), also from a raw row (SQLite: text)."""
+    if value is None or isinstance(value, datetime):
+        return value
+    from django.utils.dateparse import parse_datetime
+
+    parsed = parse_datetime(str(value))
+    if parsed is not None and parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
+
+
+def award_versions(award: Any) -> tuple[Any, ...]:
+    """What a stored award's verdict depends on besides the credential and time: its status, both status lists'
+    versions and the issuer's key set, read live. An award loaded through :func:`with_verdict_versions` or
+    :func:`stored_award` carries them; for any other (possibly stale) instance one query reads them now."""
+    if getattr(award, "verdict_keys_count", None) is None:
+        award = stored_award(pk=award.pk)
+        if award is None:
             return ("missing",)
-    status, changed, revocation, suspension, count, last, retired = row
-    return (str(status), changed.isoformat() if changed else "", revocation, suspension,
-            key_set_version(count, last, retired))
+    status, changed = award.status, award.status_changed_at
+    return (str(status), changed.isoformat() if changed else "", award.verdict_revocation_version,
+            award.verdict_suspension_version,
+            key_set_version(award.verdict_keys_count, award.verdict_keys_last, _instant(award.verdict_keys_retired)))
 
 
 def key_set_version(count: Any, last: Any, retired: Any) -> str:
@@ -491,8 +681,9 @@ def verify_stored_award(award: Any, *, now: datetime | None = None, use_cache: b
             cached = None
         if isinstance(cached, VerificationReport):
             return cached
-    report = platform_verifier().verify(award.credential, now=moment)
-    _instance_status(report)
+    with verification_scope():
+        report = platform_verifier().verify(award.credential, now=moment)
+        _instance_status(report)
     if key:
         try:
             cache.set(key, report, VERDICT_WINDOW + 60)
@@ -517,6 +708,8 @@ def verify_submission(
 
     Raises :class:`SubmissionError` when none or several are given, or when the input is larger than
     ``INSIGNIA_MAX_UPLOAD_BYTES`` (status 413); every problem *with the credential* is a report instead.
+    A credential object that is exactly one we store (and no recipient to check) gets that award's verdict
+    (:func:`verify_stored_award`, cached under everything it depends on): the same checks on the same bytes.
     """
     given = [name for name, value in (("credential", credential), ("url", url), ("file", file_bytes))
              if value not in (None, "", b"")]
@@ -528,12 +721,14 @@ def verify_submission(
                               code="input_ambiguous")
     limit = max_input_bytes()
     data: dict[str, Any] | str | bytes
+    parsed: dict[str, Any] | None = None
     if credential is not None and credential != "":
         if isinstance(credential, dict):
-            try:  # the same bounded parser as pasted text: size and nesting limits apply alike
+            try:  # measured as text, so the size limit applies alike; the kernel bounds its nesting alike too
                 data = json.dumps(credential, ensure_ascii=False)
             except (RecursionError, ValueError) as exc:
                 raise SubmissionError("The credential is nested too deeply.", code="json_too_deep") from exc
+            parsed = credential  # already parsed: not parsed a second time from ``data``
         elif isinstance(credential, str):
             data = credential
         else:
@@ -551,9 +746,41 @@ def verify_submission(
     recipient = (recipient or "").strip() or None
     if recipient is not None and len(recipient) > 500:
         raise SubmissionError("The recipient is too long.", code="recipient_invalid", field="recipient")
-    report = platform_verifier().verify(data, recipient=recipient, now=now)
-    _instance_status(report)
-    return VerificationResult(report=report, trust=trust_signals(report), recipient=recipient)
+    with verification_scope():
+        twin = _stored_twin(parsed) if parsed is not None and recipient is None else None
+        if twin is not None:  # one of ours, exactly as stored: the same checks as the page's, cached alike
+            report = verify_stored_award(twin, now=now)
+            trust = trust_signals(report, our_award=_as_ours(twin, report))
+        else:
+            report = platform_verifier().verify(parsed if parsed is not None else data, recipient=recipient, now=now)
+            trust = trust_signals(report, our_award=_instance_status(report))
+    return VerificationResult(report=report, trust=trust, recipient=recipient)
+
+
+def _canonical_json(value: Any) -> str:
+    """JSON text that is equal for equal JSON values only (``true`` is not ``1``, ``1.0`` is not ``1``)."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def _stored_twin(credential: dict[str, Any]) -> Any:
+    """Our award whose stored credential is exactly ``credential`` (the same JSON value; key order aside), loaded
+    with what its cached verdict is keyed on; None for anything else. Verifying one is verifying the other: the
+    kernel sees the same document, at the same time, against the same documents."""
+    credential_id = credential.get("id")
+    base = settings.BASE_URL.rstrip("/") + "/c/"
+    if not isinstance(credential_id, str) or not credential_id.startswith(base):
+        return None
+    public_id = credential_id[len(base):]
+    if not public_id or "/" in public_id or len(public_id) > 64:
+        return None
+    award = stored_award(public_id=public_id)
+    if award is None or not isinstance(award.credential, dict):
+        return None
+    try:
+        same = _canonical_json(award.credential) == _canonical_json(credential)
+    except (TypeError, ValueError, RecursionError):
+        return None
+    return award if same else None
 
 
 def refused_result(code: str, message: str) -> VerificationResult:
