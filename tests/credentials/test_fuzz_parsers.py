@@ -47,6 +47,7 @@ from insignia.credentials.model import (
     validate_ob3_credential,
     validate_profile,
 )
+from insignia.credentials.model.ob3 import inspect_ob3_credential
 from insignia.credentials.proofs.jose import check_vc_jwt_claims, decode_jws, decode_vc_jwt, verify_jws, verify_vc_jwt
 from insignia.credentials.status import Bitstring, check_status, is_revoked_1edtech, is_revoked_ob2
 from insignia.credentials.verify.inputs import classify_dict, classify_text, parse_json_text
@@ -676,3 +677,12 @@ def test_regression_canonicalising_deep_nesting_is_a_resource_limit() -> None:
     document["issuer"]["type"] = [nested(3000), "Profile"]
     with pytest.raises(ResourceLimitError):
         canonize(document)
+
+
+def test_a_result_description_id_that_is_not_a_string_is_a_shape_error_not_a_crash() -> None:
+    """Found by the mutation fuzzer: a list as a ResultDescription's id made the result check raise TypeError."""
+    document = spec_json("examples", "ob_v3p0", "fullOpenBadge.json")
+    descriptions = document["credentialSubject"]["achievement"]["resultDescription"]
+    descriptions[0]["id"] = ["urn:uuid:not", "a string"]
+    report = inspect_ob3_credential(document)
+    assert report.errors  # the malformed id is reported, nothing raised

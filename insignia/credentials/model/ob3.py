@@ -767,7 +767,8 @@ def _check_achievement_subject(p: Problems, node: Mapping[str, Any], path: str) 
     source = p.obj(node, "source", path)
     if source is not None:
         check_profile(p, source, join(path, "source"))
-    known = {rd.get("id") for rd in as_list((achievement or {}).get("resultDescription")) if isinstance(rd, dict)}
+    known = {rd.get("id") for rd in as_list((achievement or {}).get("resultDescription"))
+             if isinstance(rd, dict) and isinstance(rd.get("id"), str)}  # a malformed id (a list, say) matches nothing
     for item_path, result in p.objects(node, "result", path):
         p.type_contains(result, item_path, "Result")
         ref = p.uri(result, "resultDescription", item_path)
