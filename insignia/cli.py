@@ -613,7 +613,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=os.environ.get("INSIGNIA_HOST", "127.0.0.1"))
     serve.add_argument("--port", type=int, default=int(os.environ.get("INSIGNIA_PORT", "8000")))
     serve.add_argument("--workers", type=int, default=None,
-                       help="web worker processes (default: INSIGNIA_WORKERS or cores + 1)")
+                       help="web worker processes (default: INSIGNIA_WORKERS or one per core)")
     serve.add_argument("--demo", action="store_true", help="seed a demo organisation with badges and awards")
     serve.set_defaults(handler=_serve)
 
