@@ -59,6 +59,17 @@ def make_badge(actor: Actor, issuer: Issuer, *, name: str = "Data Stewardship", 
     return badge
 
 
+def make_public_award(actor: Actor, badge: BadgeClass | None = None, *, recipient: str = "ada@example.org") -> Any:
+    """An award to Ada Lovelace, accepted and made public by its earner: the public page shows everything."""
+    from insignia.awards.models import Award
+    from insignia.awards.services import issue_award
+
+    issued = issue_award(actor=actor, badge=badge or make_badge(actor, make_issuer(actor)), recipient=recipient,
+                         recipient_name="Ada Lovelace")
+    Award.objects.filter(pk=issued.pk).update(visibility="public", acceptance="accepted")
+    return Award.objects.get(pk=issued.pk)
+
+
 @dataclass
 class ClientFetch:
     """``fetch(url) -> bytes`` for the Verifier, answering URLs under BASE_URL with the Django test client."""

@@ -26,7 +26,7 @@ from insignia.issuers.models import SigningKey
 from insignia.issuers.services import rotate_keys
 from insignia.verification import services
 from insignia.verification.services import verdict_cache_key, verify_stored_award
-from tests.platform.test_awards_support import check, make_badge, make_issuer
+from tests.platform.test_awards_support import check, make_badge, make_issuer, make_public_award
 
 pytestmark = pytest.mark.django_db
 
@@ -52,9 +52,7 @@ def badge(owner: Any) -> Any:
 
 @pytest.fixture
 def award(owner: Any, badge: Any) -> Award:
-    issued = issue_award(actor=owner, badge=badge, recipient=RECIPIENT, recipient_name="Ada Lovelace")
-    Award.objects.filter(pk=issued.pk).update(visibility="public", acceptance="accepted")
-    return Award.objects.get(pk=issued.pk)
+    return make_public_award(owner, badge, recipient=RECIPIENT)
 
 
 @pytest.fixture

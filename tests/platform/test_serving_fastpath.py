@@ -16,9 +16,9 @@ from django.test import Client
 
 from insignia.awards import engagement
 from insignia.awards.models import Award
-from insignia.awards.services import issue_award, revoke_award
+from insignia.awards.services import revoke_award
 from insignia.core.models import Role
-from tests.platform.test_awards_support import make_badge, make_issuer
+from tests.platform.test_awards_support import make_public_award
 
 pytestmark = pytest.mark.django_db
 
@@ -42,10 +42,7 @@ def owner(member: Any) -> Any:
 
 @pytest.fixture
 def award(owner: Any) -> Award:
-    issued = issue_award(actor=owner, badge=make_badge(owner, make_issuer(owner)), recipient="ada@example.org",
-                         recipient_name="Ada Lovelace")
-    Award.objects.filter(pk=issued.pk).update(visibility="public", acceptance="accepted")
-    return Award.objects.get(pk=issued.pk)
+    return make_public_award(owner)
 
 
 def _from_store(response: Any) -> bool:
