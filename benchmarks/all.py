@@ -31,6 +31,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from benchmarks.run import cpu_model
+
 ROOT = Path(__file__).resolve().parent.parent
 
 PARTS = ("kernel", "bulk", "serving", "scale")
@@ -480,16 +482,6 @@ def format_table(rows: Sequence[TableRow]) -> str:
 
 
 # == environment ====================================================================================================
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown CPU"
 
 
 def revision() -> str:
