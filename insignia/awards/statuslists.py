@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -73,13 +73,14 @@ def _open_list(issuer: Issuer, purpose: str) -> StatusList:
     )
     if status_list is None:
         status_list = StatusList.objects.create(
-            issuer=issuer, purpose=purpose, size=MIN_BITS, bits=Bitstring(MIN_BITS).to_bytes()
+            issuer=issuer, purpose=purpose, size=MIN_BITS, bits=Bitstring(MIN_BITS).to_bytes(),
+            reserved=bytes(MIN_BITS // 8),
         )
     return status_list
 
 
 def _pick_index(status_list: StatusList, purpose: str) -> int:
-    """One random free index: a probe of a few random candidates in one query (see ``_pick_indices``)."""
+    """One random free index of the (locked) list, marked reserved (see ``_pick_indices``)."""
     return _pick_indices(status_list, purpose, 1)[0]
 
 
@@ -95,75 +96,61 @@ def allocate(issuer: Issuer, purpose: str) -> tuple[StatusList, int]:
     status_list = _open_list(issuer, purpose)
     index = _pick_index(status_list, purpose)
     status_list.allocated += 1
-    status_list.save(update_fields=["allocated", "updated_at"])
+    status_list.save(update_fields=["allocated", "reserved", "updated_at"])
     return status_list, index
 
 
-#: Most candidates checked in one ``IN (…)`` query when reserving many entries (SQLite's parameter limit).
-_PROBE_BATCH = 5_000
-#: With fewer free entries than this left, reserving reads every used index instead of probing.
-_READ_ALL_BELOW = 256
+#: With at most this share of a list free, reserving enumerates the free entries instead of drawing at random
+#: until it hits them (the draws would mostly hit reserved ones).
+_ENUMERATE_BELOW = 0.25
+
+
+def _reserved_map(status_list: StatusList, purpose: str) -> bytearray:
+    """The list's reservation bits, rebuilt from its awards' indexes when the row has none yet (lists made
+    before the column existed) or they do not match its size."""
+    reserved = bytearray(status_list.reserved or b"")
+    if len(reserved) == status_list.size // 8:
+        return reserved
+    list_field, index_field = _index_field(purpose)
+    reserved = bytearray(status_list.size // 8)
+    for index in Award.objects.filter(**{list_field: status_list}).order_by().values_list(index_field, flat=True):
+        reserved[index >> 3] |= 0x80 >> (index & 7)
+    return reserved
 
 
 def _pick_indices(status_list: StatusList, purpose: str, count: int) -> list[int]:
-    """``count`` distinct random free indices of ``status_list``, in random order (one query per round).
+    """``count`` distinct random free indices of the (locked) ``status_list``, in random order, marked in its
+    ``reserved`` bits (the caller saves the row).
 
-    Draws random candidates (more the fuller the list), asks the database which are taken, keeps the free
-    ones in draw order; a list with fewer than ``_READ_ALL_BELOW`` free entries (or four unlucky draws) falls
-    back to reading every used index. Probing keeps one allocation at one small query however full the list
-    is: reading every used index of a 131,072-entry list costs a single issue a tenth of a second.
+    No query: the list row carries which entries are reserved. Draws random indices and keeps the free ones
+    while much of the list is free; enumerates the free ones and samples them once little is left.
     """
-    list_field, index_field = _index_field(purpose)
-    taken = Award.objects.filter(**{list_field: status_list}).order_by()
+    reserved = _reserved_map(status_list, purpose)
     size = status_list.size
     chosen: list[int] = []
-    picked: set[int] = set()
-    for _ in range(4):
-        need = count - len(chosen)
-        if need <= 0 or size - (status_list.allocated + len(chosen)) < _READ_ALL_BELOW:
+    randbelow = secrets.randbelow
+    while len(chosen) < count:
+        free = size - status_list.allocated - len(chosen)
+        if free <= 0:
+            raise RuntimeError("status list allocation ran out of free entries")  # ``allocated`` is out of step
+        if free / size < _ENUMERATE_BELOW:
             break
-        free_ratio = 1 - (status_list.allocated + len(chosen)) / size
-        want = min(int(need / free_ratio * 1.2) + 16, _PROBE_BATCH, size - len(chosen))
-        candidates: list[int] = []
-        seen: set[int] = set(picked)
-        while len(candidates) < want:
-            candidate = secrets.randbelow(size)
-            if candidate not in seen:
-                seen.add(candidate)
-                candidates.append(candidate)
-        used = _used_among(status_list, list_field, index_field, candidates)
-        for candidate in candidates:
-            if candidate not in used and len(chosen) < count:
-                chosen.append(candidate)
-                picked.add(candidate)
+        index = randbelow(size)
+        byte, mask = index >> 3, 0x80 >> (index & 7)
+        if not reserved[byte] & mask:
+            reserved[byte] |= mask
+            chosen.append(index)
     need = count - len(chosen)
     if need > 0:
-        used = set(taken.values_list(index_field, flat=True)) | picked
-        free = [index for index in range(size) if index not in used]
-        if len(free) < need:
+        free_indices = [byte * 8 + bit for byte, value in enumerate(reserved) if value != 0xFF
+                        for bit in range(8) if not value & (0x80 >> bit)]
+        if len(free_indices) < need:
             raise RuntimeError("status list allocation ran out of free entries")  # ``allocated`` is out of step
-        chosen.extend(secrets.SystemRandom().sample(free, need))
+        for index in secrets.SystemRandom().sample(free_indices, need):
+            reserved[index >> 3] |= 0x80 >> (index & 7)
+            chosen.append(index)
+    status_list.reserved = bytes(reserved)
     return chosen
-
-
-def _used_among(status_list: StatusList, list_field: str, index_field: str, candidates: list[int]) -> set[int]:
-    """Which of ``candidates`` are taken in ``status_list``: one query on the (list, index) unique index.
-
-    Written by hand because the ORM spends longer composing ``IN`` with thousands of parameters than the
-    database spends answering; PostgreSQL gets the candidates as one array parameter.
-    """
-    meta = Award._meta
-    quote = connection.ops.quote_name
-    table, list_column, index_column = (quote(name) for name in (
-        meta.db_table, meta.get_field(list_field).column, meta.get_field(index_field).column))
-    if connection.vendor == "postgresql":
-        sql, params = f"{index_column} = ANY(%s)", [status_list.pk, candidates]
-    else:
-        sql, params = f"{index_column} IN ({', '.join(['%s'] * len(candidates))})", [status_list.pk, *candidates]
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {index_column} FROM {table} WHERE {list_column} = %s AND {sql}",  # noqa: S608
-                       params)
-        return {row[0] for row in cursor.fetchall()}
 
 
 def allocate_many(issuer: Issuer, purpose: str, count: int) -> list[tuple[StatusList, int]]:
@@ -181,7 +168,7 @@ def allocate_many(issuer: Issuer, purpose: str, count: int) -> list[tuple[Status
         take = min(count - len(out), status_list.size - status_list.allocated)
         indices = _pick_indices(status_list, purpose, take)
         status_list.allocated += take
-        status_list.save(update_fields=["allocated", "updated_at"])
+        status_list.save(update_fields=["allocated", "reserved", "updated_at"])
         out.extend((status_list, index) for index in indices)
     return out
 
