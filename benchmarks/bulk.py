@@ -190,11 +190,13 @@ def _measure(backend: str, rows: int, chunk: int, email_sample: int) -> dict[str
     timings = Timings()
     server = _server_cpu_reader()
     server_start, cpu_start = server(), time.process_time()
+    workers_start = _workers_cpu()
     started = time.perf_counter()
     done = services.run_bulk_issue(job.public_id, timings=timings,
                                    progress=lambda j: updates.append((time.perf_counter() - started, j.processed)))
     run_s = time.perf_counter() - started
     cpu_s, server_end = time.process_time() - cpu_start, server()
+    workers_s = _workers_cpu() - workers_start
     assert done is not None, job.public_id
     assert done.status == JobStatus.DONE, done.error
     issued = Award.objects.filter(badge=badge).count()
@@ -214,6 +216,7 @@ def _measure(backend: str, rows: int, chunk: int, email_sample: int) -> dict[str
         "check_s": round(timings.check, 2), "sign_s": round(timings.sign, 2), "database_s": round(timings.database, 2),
         "other_s": round(run_s - accounted, 2),
         "process_cpu_s": round(cpu_s, 2),
+        "signing_workers_cpu_s": round(workers_s, 2),
         "server_cpu_s": round(server_end - server_start, 2) if server_start is not None and server_end is not None
         else None,
         "progress_updates": len(updates), "peak_rss_mb_before": round(rss_start, 1),
@@ -245,6 +248,23 @@ def _per_row_seconds(actor: Any, badge: Any, sample: int) -> float:
     return (time.perf_counter() - started) / sample
 
 
+def _cpu_of(pid: int) -> float:
+    """CPU seconds (user + system) used so far by process ``pid`` (0 when it cannot be read)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / (os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100)
+
+
+def _workers_cpu() -> float:
+    """CPU seconds used so far by the signing pool's worker processes (they live as long as this process)."""
+    from insignia.awards import signing
+
+    pool = signing.pool()
+    return sum(_cpu_of(pid) for pid in pool.worker_pids()) if pool is not None else 0.0
+
+
 def _server_cpu_reader() -> Any:
     """A function giving the CPU seconds used so far by this connection's PostgreSQL backend (None elsewhere).
 
@@ -258,15 +278,9 @@ def _server_cpu_reader() -> Any:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         pid = cursor.fetchone()[0]
-    stat = Path(f"/proc/{pid}/stat")
-    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
     def read() -> float | None:
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return None
-        return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+        return _cpu_of(pid) if Path(f"/proc/{pid}").exists() else None
 
     return read
 
@@ -327,7 +341,8 @@ def print_table(results: list[dict[str, Any]]) -> None:
               f"email job {r['emails_per_s']} emails/s (in-memory backend)")
         if r.get("process_cpu_s") is not None:
             server = r.get("server_cpu_s")
-            print(f"  {r['backend']} CPU while issuing: this process {r['process_cpu_s']} s"
+            print(f"  {r['backend']} CPU while issuing: this process {r['process_cpu_s']} s, "
+                  f"the signing workers {r.get('signing_workers_cpu_s')} s"
                   + (f", the PostgreSQL backend {server} s" if server is not None else "")
                   + f" (wall {r['run_s']} s)")
         print(f"  {r['backend']} issuing time by step (s): "

@@ -127,6 +127,19 @@ class Stencil:
         self.bases: dict[tuple[Any, ...], dict[str, Any]] = {}
         self.trusted: set[tuple[Any, ...]] = set()
         self.refused: set[tuple[Any, ...]] = set()
+        self.badge: tuple[Any, ...] | None = None
+
+    def bind(self, badge: BadgeClass) -> Stencil:
+        """Use this stencil for ``badge`` (as it is now): kept bases are dropped when it is another badge or the
+        badge or its issuer was saved since. A bulk job keeps one stencil for all its chunks, so the builder runs
+        a few times per job rather than per chunk."""
+        key = (badge.pk, badge.updated_at, badge.issuer_id, badge.issuer.updated_at)
+        if key != self.badge:
+            self.bases.clear()
+            self.trusted.clear()
+            self.refused.clear()
+            self.badge = key
+        return self
 
     @staticmethod
     def shape(kwargs: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -272,11 +285,12 @@ def issue_awards_batch(*, actor: Actor, badge: BadgeClass | str, rows: Iterable[
 
 def issue_awards_outcomes(*, actor: Actor, badge: BadgeClass | str, rows: Iterable[BatchRow],
                           now: datetime | None = None, strict: bool = False,
-                          timings: Timings | None = None) -> list[Award | ServiceError]:
+                          timings: Timings | None = None, stencil: Stencil | None = None) -> list[Award | ServiceError]:
     """Like ``issue_awards_batch``, but a refused row yields its ``ServiceError`` and the others are issued.
 
     Runs in one transaction (joining the caller's, if any). With ``strict`` the first refused row raises
-    ``BatchRowError`` instead. ``timings`` collects where the time went.
+    ``BatchRowError`` instead. ``timings`` collects where the time went; ``stencil``, kept by a caller that
+    issues the same badge batch after batch, saves rebuilding its base credentials each time.
     """
     actor.require("issue")
     now = now or timezone.now()
@@ -298,8 +312,8 @@ def issue_awards_outcomes(*, actor: Actor, badge: BadgeClass | str, rows: Iterab
         fresh = [(index, item) for index, item in enumerate(outcomes)
                  if isinstance(item, _Checked) and index not in same_as]
         if fresh:
-            for index, award in zip((i for i, _ in fresh), _store(actor, found, [c for _, c in fresh], now, spent),
-                                    strict=True):
+            stored = _store(actor, found, [c for _, c in fresh], now, spent, stencil or Stencil())
+            for index, award in zip((i for i, _ in fresh), stored, strict=True):
                 outcomes[index] = award
         for index, first in same_as.items():
             outcomes[index] = outcomes[first]
@@ -349,7 +363,8 @@ def _resolve_repeats(actor: Actor, outcomes: list[Any], *, strict: bool) -> dict
     return same_as
 
 
-def _store(actor: Actor, badge: BadgeClass, checked: list[_Checked], now: datetime, spent: Timings) -> list[Award]:
+def _store(actor: Actor, badge: BadgeClass, checked: list[_Checked], now: datetime, spent: Timings,
+           stencil: Stencil) -> list[Award]:
     """Allocate status entries, sign, and insert the awards and their side records (inside the transaction).
 
     The credentials are built here, then signed part by part (``signing.sign_in_parts``): while worker
@@ -363,7 +378,7 @@ def _store(actor: Actor, badge: BadgeClass, checked: list[_Checked], now: dateti
     revocations = statuslists.allocate_many(issuer, StatusPurpose.REVOCATION, len(checked))
     suspensions = statuslists.allocate_many(issuer, StatusPurpose.SUSPENSION, len(checked))
     signer = active_signer(issuer, KeyAlgorithm.ED25519)
-    stencil = Stencil()
+    stencil = stencil.bind(badge)
     started = spent.lap("database", "status entries", started)
     made: list[tuple[str, str]] = []
     unsigned: list[dict[str, Any]] = []
@@ -377,7 +392,8 @@ def _store(actor: Actor, badge: BadgeClass, checked: list[_Checked], now: dateti
     started = spent.lap("sign", "build", started)
     new_award = AwardMaker()
     awards: list[Award] = []
-    parts = signing.sign_in_parts(unsigned, signer, pool=signing.pool(), part_size=signing.PART_SIZE)
+    parts = signing.sign_in_parts(unsigned, signer, pool=signing.pool(), part_size=signing.PART_SIZE,
+                                  json_texts=True)
     while True:
         try:
             credentials = next(parts)
@@ -403,7 +419,7 @@ def _store(actor: Actor, badge: BadgeClass, checked: list[_Checked], now: dateti
             in zip(checked[here], made[here], credentials, revocations[here], suspensions[here], strict=True)
         ]
         started = spent.lap("database", "award objects", started)
-        insert_rows(Award, part, read_ids=True)
+        insert_rows(Award, part, read_ids=True, prepared={"credential": credentials.json_texts()})
         started = spent.lap("database", "insert awards", started)
         _audit(actor, badge, part)
         started = spent.lap("database", "audit events", started)

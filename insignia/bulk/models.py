@@ -78,7 +78,8 @@ class BulkIssueJob(models.Model):
 
 
 class BulkIssueRow(models.Model):
-    job = models.ForeignKey(BulkIssueJob, on_delete=models.CASCADE, related_name="rows")
+    #: No index of its own: ``unique_bulk_row`` (job, row_number) serves every lookup by job.
+    job = models.ForeignKey(BulkIssueJob, on_delete=models.CASCADE, related_name="rows", db_index=False)
     row_number = models.PositiveIntegerField()
     recipient = models.CharField(max_length=320, blank=True)
     name = models.CharField(max_length=200, blank=True)

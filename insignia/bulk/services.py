@@ -25,19 +25,19 @@ from datetime import datetime
 from typing import Any
 
 from django.core.files.base import ContentFile
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection, models, transaction
 from django.db.models import F
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from insignia.awards.batch import BatchRow, Timings, issue_awards_outcomes
+from insignia.awards.batch import BatchRow, Stencil, Timings, issue_awards_outcomes
 from insignia.awards.models import Award, AwardStatus
 from insignia.awards.services import issue_award, normalise_recipient
 from insignia.badges.models import BadgeClass, BadgeStatus
 from insignia.bulk import csvparse
 from insignia.bulk.models import FINISHED_STATUSES, BulkIssueJob, BulkIssueRow, JobStatus, RowState
 from insignia.core import audit
-from insignia.core.bulkinsert import insert_rows
+from insignia.core.bulkinsert import insert_values
 from insignia.core.errors import Conflict, NotFound, ServiceError
 from insignia.core.models import Membership
 from insignia.core.tenancy import Actor, get_scoped, system_actor
@@ -125,7 +125,8 @@ def preview_bulk_issue(
         filename=_clip(filename or "upload.csv", 255), status=JobStatus.DRAFT,
     )
     job.source_file.save(f"{job.public_id}.csv", ContentFile(csv_bytes), save=False)
-    rows: list[BulkIssueRow] = []
+    # Rows as plain values, not model instances: making 100,000 instances costs more than storing them.
+    rows: list[dict[str, Any]] = []
     for parsed_row in parsed.rows:
         problems = [{"column": p.column, "value": p.value, "reason": p.reason} for p in parsed_row.problems]
         if not problems:
@@ -137,25 +138,24 @@ def preview_bulk_issue(
             problems.append({"column": "evidence_url", "value": "",
                              "reason": "This badge requires evidence: give an evidence URL or narrative."})
         held = holders.get(parsed_row.recipient.lower()) if not problems else None
-        rows.append(BulkIssueRow(
-            job=job, row_number=parsed_row.row_number, recipient=_clip(parsed_row.recipient, 320),
-            name=_clip(parsed_row.name, 200), evidence_url=_clip(parsed_row.evidence_url, 2000),
-            narrative=parsed_row.evidence_narrative, award_date=parsed_row.award_date, problems=problems,
-            has_problems=bool(problems),
-            state=RowState.SKIPPED if held else RowState.PENDING,
-            error=f"Already holds this badge (award {held})." if held else "",
-        ))
+        rows.append({
+            "job_id": job.pk, "row_number": parsed_row.row_number, "recipient": _clip(parsed_row.recipient, 320),
+            "name": _clip(parsed_row.name, 200), "evidence_url": _clip(parsed_row.evidence_url, 2000),
+            "narrative": parsed_row.evidence_narrative, "award_date": parsed_row.award_date, "problems": problems,
+            "has_problems": bool(problems), "state": RowState.SKIPPED if held else RowState.PENDING,
+            "award_id": None, "error": f"Already holds this badge (award {held})." if held else "",
+        })
     # File-level row problems (too many rows) are attached to a row of their own.
-    known = {row.row_number for row in rows}
+    known = {row["row_number"] for row in rows}
     for problem in parsed.problems:
         if problem.row_number not in known:
-            rows.append(BulkIssueRow(job=job, row_number=problem.row_number, has_problems=True, problems=[
-                {"column": problem.column, "value": problem.value, "reason": problem.reason}]))
+            rows.append({"job_id": job.pk, "row_number": problem.row_number, "has_problems": True, "problems": [
+                {"column": problem.column, "value": problem.value, "reason": problem.reason}]})
             known.add(problem.row_number)
-    insert_rows(BulkIssueRow, rows)
+    insert_values(BulkIssueRow, rows)
     job.total = len(parsed.rows)
-    job.problem_count = sum(1 for r in rows if r.has_problems)
-    job.skipped = sum(1 for r in rows if r.state == RowState.SKIPPED)
+    job.problem_count = sum(1 for r in rows if r["has_problems"])
+    job.skipped = sum(1 for r in rows if r.get("state") == RowState.SKIPPED)
     job.save()
     audit.record(actor.organisation, actor=actor.audit_actor, verb="bulk_issue.previewed", obj=job,
                  data={"badge": badge.public_id, "rows": job.total, "problems": job.problem_count,
@@ -259,7 +259,8 @@ def _issue_row(job: BulkIssueJob, row_pk: int, actor: Actor) -> bool:
     return True
 
 
-def _issue_chunk(job: BulkIssueJob, actor: Actor, timings: Timings | None, size: int) -> int | None:
+def _issue_chunk(job: BulkIssueJob, actor: Actor, timings: Timings | None, size: int,
+                 stencil: Stencil | None = None) -> int | None:
     """Issue up to ``size`` pending rows in one transaction; how many were done, None when none is left.
 
     0 means every pending row is held by another runner. On an unexpected error the chunk is rolled back and
@@ -275,7 +276,8 @@ def _issue_chunk(job: BulkIssueJob, actor: Actor, timings: Timings | None, size:
                           idempotency_key=idempotency_key(job, row.row_number)) for row in rows]
         try:
             with transaction.atomic():
-                outcomes = issue_awards_outcomes(actor=actor, badge=job.badge, rows=batch, timings=timings)
+                outcomes = issue_awards_outcomes(actor=actor, badge=job.badge, rows=batch, timings=timings,
+                                                 stencil=stencil)
         except DatabaseError:
             raise
         except Exception:
@@ -342,6 +344,8 @@ def run_bulk_issue(job_id: str, *, progress: Callable[[BulkIssueJob], None] | No
     except ServiceError as exc:
         return _fail(job, f"The job cannot run: {exc.message}")
     _widen_sqlite_cache()
+    stats = _PlannerStats(job)
+    stencil = Stencil()  # the badge's base credentials, built once for the job (``batch.Stencil``)
     floor = min(CHUNK_SIZE, MIN_CHUNK)
     size = floor
     while True:
@@ -351,8 +355,9 @@ def run_bulk_issue(job_id: str, *, progress: Callable[[BulkIssueJob], None] | No
         if job.status != JobStatus.RUNNING:
             _enqueue_emails(job)  # cancelled (or finished by another runner): send what was issued
             return job
+        stats.refresh(job.issued)
         started = time.perf_counter()
-        done = _issue_chunk(job, actor, timings, size)
+        done = _issue_chunk(job, actor, timings, size, stencil)
         if done is None:
             break
         if done == 0:
@@ -361,6 +366,49 @@ def run_bulk_issue(job_id: str, *, progress: Callable[[BulkIssueJob], None] | No
         per_row = (time.perf_counter() - started) / done
         size = max(floor, min(CHUNK_SIZE, int(CHUNK_SECONDS / per_row) if per_row > 0 else CHUNK_SIZE))
     return _finish(job)
+
+
+class _PlannerStats:
+    """Keeps PostgreSQL's statistics of the awards and bulk-row tables in step with a large job (``ANALYZE``).
+
+    A job can grow the awards table many times over in a minute, faster than autovacuum looks at it. Planned
+    with the statistics of the table as it was (empty, say), the job's own lookups read the whole table: the
+    rows' state update (1,000 rows by id) became a hash join over every row of the table, the idempotency-key
+    lookup a scan of every award of the organisation, each some 100 ms at 100,000 rows. So: the rows table
+    once at the start, and the awards table each time the job has issued as many awards as the table held at
+    its last ``ANALYZE`` (at most ~log2 of the job's size times, each sampling at most ~30,000 rows).
+    """
+
+    #: Jobs smaller than this never analyse (their tables' statistics cannot be far off for long).
+    MIN_ROWS = 2_000
+
+    def __init__(self, job: BulkIssueJob) -> None:
+        self.on = connection.vendor == "postgresql" and job.total >= self.MIN_ROWS
+        self.next_at = 0
+        if self.on:
+            self._analyze(BulkIssueRow)
+            self.next_at = job.issued + max(_CHUNK_FLOOR_FOR_STATS, self._estimated_rows(Award))
+
+    def refresh(self, issued: int) -> None:
+        if self.on and issued >= self.next_at:
+            self._analyze(Award)
+            self.next_at = issued + max(_CHUNK_FLOOR_FOR_STATS, self._estimated_rows(Award))
+
+    @staticmethod
+    def _analyze(model: type[models.Model]) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+
+    @staticmethod
+    def _estimated_rows(model: type[models.Model]) -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [model._meta.db_table])
+            row = cursor.fetchone()
+        return max(0, int(row[0])) if row else 0
+
+
+#: The awards table is analysed again after at least this many awards, however small it was.
+_CHUNK_FLOOR_FOR_STATS = 1_000
 
 
 #: SQLite page cache of a connection running a bulk job (KiB): each award adds an entry at a random place in

@@ -14,10 +14,14 @@ signed in the caller's process, as it would be without a pool.
 
 The signer's 32-byte seed travels to the worker over the pool's pipe with each part, and is kept there
 only while the process lives (in a small cache); the worker signs exactly as ``issue.sign_credential`` does.
+A worker sends back only each credential's new ``proof`` value (the caller already holds the rest) and,
+when asked, the signed document's JSON text (``json.dumps``), which the caller would otherwise have to make
+itself before storing it.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import multiprocessing
 import os
@@ -38,8 +42,21 @@ log = logging.getLogger(__name__)
 _SIGNERS: dict[tuple[bytes, str | None], Ed25519Signer] = {}
 _MAX_SIGNERS = 16
 
-#: What a worker sends back for each credential: the signed document, or the error's (message, code).
-_Outcome = tuple[dict[str, Any] | None, tuple[str, str] | None]
+#: What a worker sends back for each credential: the signed document's ``proof`` value and its JSON text (when
+#: asked), or the error's (message, code).
+_Outcome = tuple[Any, str | None, tuple[str, str] | None]
+
+
+class SignedPart(list[dict[str, Any]]):
+    """The signed documents of one part, in order, with their JSON text when a worker made it."""
+
+    texts: list[str] | None = None
+
+    def json_texts(self) -> list[str]:
+        """``json.dumps`` of each document (made by the worker that signed the part, or here)."""
+        if self.texts is None:
+            self.texts = [json.dumps(document) for document in self]
+        return self.texts
 
 
 def _exit_with_parent() -> None:
@@ -69,26 +86,39 @@ def _worker_signer(seed: bytes, key_id: str | None) -> Ed25519Signer:
 
 
 def _sign_part(seed: bytes, key_id: str | None, options: dict[str, Any],
-               credentials: list[dict[str, Any]]) -> list[_Outcome]:
+               credentials: list[dict[str, Any]], texts: bool = False) -> list[_Outcome]:
     """Run in a worker: ``sign_credential`` on each credential; an error is returned, not raised."""
     signer = _worker_signer(seed, key_id)
     outcomes: list[_Outcome] = []
     for credential in credentials:
         try:
-            outcomes.append((sign_credential(credential, signer, **options), None))
+            signed = sign_credential(credential, signer, **options)
         except CredentialError as exc:
-            outcomes.append((None, (exc.message, exc.code)))
+            outcomes.append((None, None, (exc.message, exc.code)))
+        else:
+            outcomes.append((signed["proof"], json.dumps(signed) if texts else None, None))
     return outcomes
 
 
-def _unwrap(outcomes: list[_Outcome]) -> list[dict[str, Any]]:
-    signed: list[dict[str, Any]] = []
-    for document, error in outcomes:
+def _unwrap(credentials: list[dict[str, Any]], outcomes: list[_Outcome]) -> SignedPart:
+    """The signed documents, as ``sign_document`` makes them: a copy of each credential with its ``proof``."""
+    signed = SignedPart()
+    texts: list[str] = []
+    for credential, (proof, text, error) in zip(credentials, outcomes, strict=True):
         if error is not None:
             raise CredentialError(error[0], code=error[1])
-        assert document is not None
+        document = dict(credential)
+        document["proof"] = proof
         signed.append(document)
+        if text is not None:
+            texts.append(text)
+    if len(texts) == len(signed):
+        signed.texts = texts
     return signed
+
+
+def _sign_here(credentials: list[dict[str, Any]], signer: Ed25519Signer, options: dict[str, Any]) -> SignedPart:
+    return SignedPart(sign_credential(credential, signer, **options) for credential in credentials)
 
 
 class SigningPool:
@@ -101,7 +131,7 @@ class SigningPool:
         self.broken = self.processes == 0
 
     def submit(self, seed: bytes, key_id: str | None, options: dict[str, Any],
-               credentials: list[dict[str, Any]]) -> Future[list[_Outcome]] | None:
+               credentials: list[dict[str, Any]], texts: bool = False) -> Future[list[_Outcome]] | None:
         """Queue one part; None when the pool cannot take it (then the caller signs it)."""
         if self.broken:
             return None
@@ -112,7 +142,7 @@ class SigningPool:
                                                          mp_context=multiprocessing.get_context("spawn"),
                                                          initializer=_exit_with_parent)
                 executor = self._executor
-            return executor.submit(_sign_part, seed, key_id, options, credentials)
+            return executor.submit(_sign_part, seed, key_id, options, credentials, texts)
         except Exception as exc:  # e.g. a daemonic process may not have children
             self._give_up(exc)
             return None
@@ -153,29 +183,31 @@ def sign_in_parts(
     *,
     pool: SigningPool | None,
     part_size: int = 100,
+    json_texts: bool = False,
     **options: Any,
-) -> Iterator[list[dict[str, Any]]]:
+) -> Iterator[SignedPart]:
     """``sign_credential(c, signer, **options)`` for each credential, yielded part by part in order.
 
     With a pool, parts after the first go to its workers while the caller signs the first one and does
     whatever it does with each yielded part; a part still waiting for a worker when its turn comes is signed
     by the caller. Raises ``CredentialError`` (the first one, in order) like ``sign_credential``.
+    ``json_texts``: workers also make each signed document's JSON text (``SignedPart.json_texts``).
     """
     parts = [list(credentials[start:start + part_size]) for start in range(0, len(credentials), part_size)]
     if pool is None or pool.broken or len(parts) < 2:
         for part in parts:
-            yield [sign_credential(credential, signer, **options) for credential in part]
+            yield _sign_here(part, signer, options)
         return
     seed = signer.seed()
-    futures = [pool.submit(seed, signer.key_id, options, part) for part in parts[1:]]
+    futures = [pool.submit(seed, signer.key_id, options, part, json_texts) for part in parts[1:]]
     try:
-        yield [sign_credential(credential, signer, **options) for credential in parts[0]]
+        yield _sign_here(parts[0], signer, options)
         for part, future in zip(parts[1:], futures, strict=True):
             outcomes = None if future is None or future.cancel() else pool.result(future)
             if outcomes is None:
-                yield [sign_credential(credential, signer, **options) for credential in part]
+                yield _sign_here(part, signer, options)
             else:
-                yield _unwrap(outcomes)
+                yield _unwrap(part, outcomes)
     finally:
         for future in futures:  # the caller stopped early (an error): nothing more to sign
             if future is not None:

@@ -50,6 +50,23 @@ def test_the_pool_signs_the_same_bytes_in_order(pool: SigningPool) -> None:
     assert not pool.broken  # the workers really ran (a broken pool would have signed here, too)
 
 
+def test_json_texts_are_the_signed_documents_json_whoever_signed_them(pool: SigningPool) -> None:
+    """Workers send back the proof and the JSON text; the caller's documents and texts are what signing here
+    and ``json.dumps`` would give, for the parts a worker signed and the ones signed here alike."""
+    import json
+
+    documents = [platform_credential(n) for n in range(9)]
+    documents[4] = {**documents[4], "proof": {"type": "DataIntegrityProof", "cryptosuite": "other"}}  # a proof set
+    parts = list(sign_in_parts(documents, signer(), pool=pool, part_size=3, json_texts=True, **OPTIONS))
+    signed = [document for part in parts for document in part]
+    assert signed == expected(documents)
+    assert [list(document) for document in signed] == [list(document) for document in expected(documents)]
+    assert [text for part in parts for text in part.json_texts()] == [json.dumps(d) for d in expected(documents)]
+    assert parts[0].texts is None or parts[0].texts == [json.dumps(d) for d in signed[:3]]  # signed here
+    assert any(part.texts is not None for part in parts[1:])  # made by the worker (parts it started)
+    assert not pool.broken
+
+
 def test_without_a_pool_or_with_one_part_the_caller_signs(pool: SigningPool) -> None:
     documents = [platform_credential(n) for n in range(4)]
     assert [d for part in sign_in_parts(documents, signer(), pool=None, part_size=3, **OPTIONS) for d in part] \

@@ -301,6 +301,53 @@ def test_a_full_list_rolls_over_to_a_new_one(owner: Actor, badge: BadgeClass, is
     assert len(set(Award.objects.values_list("suspension_list", "suspension_index"))) == allocated + 20
 
 
+def _ids_match(awards: list[Award]) -> None:
+    stored = dict(Award.objects.filter(public_id__in=[a.public_id for a in awards]).values_list("public_id", "pk"))
+    assert {a.public_id: a.pk for a in awards} == stored
+    assert all(not a._state.adding for a in awards)
+
+
+def test_award_ids_are_known_without_reading_the_awards_back(owner: Actor, badge: BadgeClass) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        awards = issue_awards_batch(actor=owner, badge=badge, rows=rows(250))
+    _ids_match(awards)
+    read_back = [q["sql"] for q in queries.captured_queries
+                 if q["sql"].startswith("SELECT") and "public_id" in q["sql"] and " IN (" in q["sql"]]
+    assert read_back == []
+
+
+def test_award_ids_are_right_when_other_rows_are_inserted_in_between(owner: Actor, badge: BadgeClass) -> None:
+    """Another writer's rows between ours (here a trigger adding a copy after each award) do not shift the ids."""
+    from django.db import connection
+
+    quote = connection.ops.quote_name
+    columns = [f.column for f in Award._meta.concrete_fields if not f.primary_key]
+    changed = {"public_id": "'copy-' || substr(public_id, 1, 25)", "credential_id": "'copy-' || credential_id",
+               "revocation_index": "revocation_index + 1000000", "suspension_index": "suspension_index + 1000000"}
+    copy = (f"INSERT INTO awards_award ({', '.join(quote(c) for c in columns)}) "
+            f"SELECT {', '.join(changed.get(c, quote(c)) for c in columns)} FROM awards_award WHERE id = NEW.id;")
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("CREATE FUNCTION interleave_award() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                           f"IF NEW.public_id NOT LIKE 'copy-%%' THEN {copy} END IF; RETURN NULL; END $$")
+            cursor.execute("CREATE TRIGGER interleave AFTER INSERT ON awards_award FOR EACH ROW "
+                           "EXECUTE FUNCTION interleave_award()")
+        else:
+            cursor.execute("CREATE TEMP TRIGGER interleave AFTER INSERT ON awards_award "
+                           f"WHEN NEW.public_id NOT LIKE 'copy-%%' BEGIN {copy} END")
+    try:
+        awards = issue_awards_batch(actor=owner, badge=badge, rows=rows(120))
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TRIGGER interleave ON awards_award" if connection.vendor == "postgresql"
+                           else "DROP TRIGGER interleave")
+    assert Award.objects.filter(public_id__startswith="copy-").count() == 120  # the other rows did come in between
+    _ids_match(awards)
+
+
 def test_emails_are_queued_not_sent_and_opt_outs_are_honoured(owner: Actor, badge: BadgeClass,
                                                               django_capture_on_commit_callbacks: Any) -> None:
     opt_out("learner1@example.org", owner.organisation)
@@ -515,3 +562,53 @@ def test_stored_credentials_are_compressed_with_lz4_on_postgresql() -> None:
         cursor.execute("SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'")
         (available,) = cursor.fetchone()
     assert method == ("l" if available else "")
+
+
+def test_a_large_job_keeps_postgresqls_statistics_in_step(owner: Actor, badge: BadgeClass,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """On PostgreSQL the job analyses the rows table at its start and the awards table as it grows (stale
+    statistics planned the job's lookups as scans of every row); SQLite has no such statistics to refresh."""
+    from django.db import connection
+
+    from insignia.bulk.models import BulkIssueRow
+
+    monkeypatch.setattr(services._PlannerStats, "MIN_ROWS", 20)  # a "large" job, at test size
+    monkeypatch.setattr(services, "_CHUNK_FLOOR_FOR_STATS", 10)
+    monkeypatch.setattr(services, "CHUNK_SIZE", 10)
+    job = started_job(owner, badge, 35)
+    stats = services._PlannerStats(job)
+    assert stats.on == (connection.vendor == "postgresql")
+    done = services.run_bulk_issue(job.public_id)
+    assert done.issued == 35
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relname, reltuples FROM pg_class WHERE relname IN (%s, %s)",
+                       [Award._meta.db_table, BulkIssueRow._meta.db_table])
+        estimated = dict(cursor.fetchall())
+    # ANALYZE reads a table this small whole: its estimate is the row count at the last ANALYZE
+    assert estimated[BulkIssueRow._meta.db_table] == BulkIssueRow.objects.count()
+    assert 10 <= estimated[Award._meta.db_table] <= Award.objects.count()
+
+
+def test_a_job_builds_each_credential_shape_once_not_once_per_chunk(owner: Actor, badge: BadgeClass,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    built: list[Any] = []
+    real = documents.build_credential
+    monkeypatch.setattr(documents, "build_credential", lambda **kw: built.append(kw) or real(**kw))
+    monkeypatch.setattr(services, "CHUNK_SIZE", 10)
+    job = started_job(owner, badge, 45)  # every row has evidence and no narrative: one shape
+    done = services.run_bulk_issue(job.public_id)
+    assert done.issued == 45
+    assert len(built) == 2  # the shape's base, and the check of its first copy; not 2 per chunk (10)
+
+
+def test_a_kept_stencil_starts_again_when_the_badge_changes(owner: Actor, badge: BadgeClass) -> None:
+    stencil = Stencil()
+    issue_awards_outcomes(actor=owner, badge=badge, rows=rows(3), stencil=stencil)
+    assert stencil.bases
+    badge.name = "Renamed badge"
+    badge.save()
+    awards = issue_awards_outcomes(actor=owner, badge=BadgeClass.objects.get(pk=badge.pk), rows=rows(3, start=3),
+                                   stencil=stencil)
+    assert all(award.credential["credentialSubject"]["achievement"]["name"] == "Renamed badge" for award in awards)

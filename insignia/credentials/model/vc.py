@@ -89,6 +89,10 @@ def dataclass_json(node: Any, *, head: Mapping[str, Any] | None = None, skip: Se
     return compact(pairs)
 
 
+#: Deepest nesting the shape checks accept (as ``verify.inputs.MAX_JSON_DEPTH``).
+MAX_DEPTH = 64
+
+
 def extension_types_used(document: Any) -> set[str]:
     """The 1EdTech extension types used, outside nested documents that carry their own @context."""
     found: set[str] = set()
@@ -110,6 +114,68 @@ def extension_types_used(document: Any) -> set[str]:
     if isinstance(document, dict | list):
         walk(document, True)
     return found
+
+
+@dataclasses.dataclass(frozen=True)
+class DocumentScan:
+    """What one walk over a document found: the three facts every shape check starts with."""
+
+    #: Objects/arrays nest deeper than the limit (``has_null`` and ``extension_types`` are then partial).
+    too_deep: bool
+    #: A null appears somewhere (inside ``@context`` values too).
+    has_null: bool
+    #: ``extension_types_used(document)``.
+    extension_types: frozenset[str]
+
+
+class _TooDeep(Exception):
+    pass
+
+
+def scan_document(document: Mapping[str, Any], limit: int = MAX_DEPTH) -> DocumentScan:
+    """``Problems.too_deep``, ``_has_null`` and ``extension_types_used`` in one walk, for a JSON object.
+
+    Validating a credential asked all three, each walking the whole document (over half of the time of a
+    credential's shape check). Recursive, but never deeper than ``limit`` (it stops there), so a hostile
+    document cannot exhaust the stack. ``tests/credentials/test_model_scan.py`` holds it to the three.
+    """
+    found: set[str] = set()
+    nulls = False
+
+    def visit(node: Any, depth: int, collect: bool) -> None:
+        nonlocal nulls
+        if depth > limit:
+            raise _TooDeep
+        if isinstance(node, dict):
+            if collect:
+                if depth > 1 and "@context" in node:
+                    collect = False  # a nested document with its own context: its types are its own
+                else:
+                    kind = node.get("type")
+                    for name in (kind if isinstance(kind, list) else (kind,)):
+                        if isinstance(name, str) and name in EXTENSION_TYPES:
+                            found.add(name)
+            for key, value in node.items():
+                if value.__class__ is str:
+                    continue
+                if value is None:
+                    nulls = True
+                elif isinstance(value, dict | list):
+                    visit(value, depth + 1, collect and key != "@context")
+        else:
+            for value in node:
+                if value.__class__ is str:
+                    continue
+                if value is None:
+                    nulls = True
+                elif isinstance(value, dict | list):
+                    visit(value, depth + 1, collect)
+
+    try:
+        visit(document, 1, True)
+    except _TooDeep:
+        return DocumentScan(too_deep=True, has_null=nulls, extension_types=frozenset(found))
+    return DocumentScan(too_deep=False, has_null=nulls, extension_types=frozenset(found))
 
 
 def uses_extension_types(document: Any) -> bool:
@@ -178,8 +244,6 @@ class ShapeReport:
         return self
 
 
-#: Deepest nesting the shape checks accept (as ``verify.inputs.MAX_JSON_DEPTH``).
-MAX_DEPTH = 64
 
 
 class Problems:
@@ -188,6 +252,12 @@ class Problems:
     def __init__(self, *, strict: bool = False) -> None:
         self.strict = strict
         self.report = ShapeReport()
+        #: The document ``cannot_check`` walked and what it found (``no_nulls``/``check_context`` reuse it).
+        self.scanned: tuple[Any, DocumentScan] | None = None
+
+    def scan_of(self, document: Any) -> DocumentScan | None:
+        """The scan of ``document`` if ``cannot_check`` made one for this very object."""
+        return self.scanned[1] if self.scanned is not None and self.scanned[0] is document else None
 
     def error(self, path: str, message: str) -> None:
         self.report.errors.append(f"{path or '(document)'}: {message}")
@@ -347,7 +417,8 @@ class Problems:
 
     def no_nulls(self, node: Any, path: str) -> None:
         """Null values MUST be omitted (OB 3.0 §serialization); report each one."""
-        if not _has_null(node):
+        scanned = self.scan_of(node)
+        if not (scanned.has_null if scanned is not None else _has_null(node)):
             return  # the common case, without building a path for every member
         if isinstance(node, dict):
             for key, value in node.items():
@@ -370,7 +441,11 @@ class Problems:
         if not isinstance(document, dict):
             self.error(path, f"{what} must be a JSON object, not {json_type(document)}.")
             return True
-        return self.too_deep(document)
+        scanned = scan_document(document)
+        if scanned.too_deep:
+            return self.too_deep(document)  # the same error, from the same place
+        self.scanned = (document, scanned)
+        return False
 
     def too_deep(self, document: Any, limit: int = MAX_DEPTH) -> bool:
         """True (and one error) if ``document`` nests objects/arrays deeper than ``limit``.
@@ -461,7 +536,8 @@ def check_context(document: Mapping[str, Any], path: str, p: Problems, *, allow_
     for index, item in enumerate(contexts):
         if not (isinstance(item, str) and is_uri(item)) and not isinstance(item, dict):
             p.error(f"{where}[{index}]", f"must be a context URL or an object, not {item!r}.")
-    used = extension_types_used(document)
+    scanned = p.scan_of(document)
+    used = scanned.extension_types if scanned is not None else extension_types_used(document)
     if used and OB3_EXTENSIONS_CONTEXT not in contexts:
         p.lenient(where, f"uses {', '.join(sorted(used))}, defined only by {OB3_EXTENSIONS_CONTEXT!r}, but "
                          "does not list it; add it after the Open Badges context, or JSON-LD processors will not "
@@ -477,11 +553,13 @@ __all__ = [
     "OB3_EXTENSIONS_CONTEXT",
     "VC_V1_CONTEXT",
     "VC_V2_CONTEXT",
+    "DocumentScan",
     "Problems",
     "ShapeReport",
     "as_list",
     "credential_context",
     "extension_types_used",
     "is_uri",
+    "scan_document",
     "uses_extension_types",
 ]
