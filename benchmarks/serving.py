@@ -1,18 +1,20 @@
 """Serving benchmark: the production server under ``wrk`` (issue 6, target 4).
 
-``python -m benchmarks.serving [--awards 1000] [--duration 10] [--connections 64] [--postgres URL] [--json PATH]``
+``python -m benchmarks.serving [--awards 1000] [--duration 10] [--connections 64] [--postgres URL] [--json PATH]
+[--server granian,gunicorn]``
 
 What it does, in order:
 
 1. makes a temporary data directory and database (SQLite there, or a fresh PostgreSQL database next to the
    one ``--postgres`` names), migrates it and seeds one organisation, issuer and badge with ``--awards``
    signed OB 3.0 awards (through ``issue_award``, the real path), made public (the whole page renders);
-2. starts the production server (gunicorn with ``insignia.site.gunicorn_config``, exactly the worker model
-   ``insignia serve`` uses, ``INSIGNIA_ENV=production``, DEBUG off, no access log) on a free port;
+2. starts the production server (granian through ``insignia.site.server``, or with ``--server gunicorn`` gunicorn
+   with ``insignia.site.gunicorn_config``: exactly the worker model ``insignia serve`` uses),
+   ``INSIGNIA_ENV=production``, DEBUG off, no access log, on a free port;
 3. runs ``wrk`` with 64 connections against (a) ``/c/<id>/credential.json`` rotating over every award,
    (b) the public page ``/c/<id>`` rotating likewise, (c) ``POST /api/v1/verify`` rotating over every award's
-   stored OB 3.0 credential (rate limit off), after a warm-up each (the page's and the verifier's until each
-   worker's cache holds every award once; ``--cache-url redis://…`` shares one cache between workers), and
+   stored OB 3.0 credential (rate limit off), after a warm-up each (the first three until each worker's
+   cache holds every award once, as in a steady state; ``--cache-url redis://…`` shares one cache between workers), and
    (d), for information, the same credentials with a ``recipient`` to check, which no cached verdict answers:
    the whole verification on every request (the kernel's cost, and what verifying a credential from
    elsewhere costs);
@@ -332,8 +334,12 @@ def print_table(results: list[Result]) -> None:
               f"{result.wrk_cpu_us:>10,.0f}")
 
 
-def server_argv(port: int, workers: int, threads: int, worker_class: str) -> list[str]:
-    """gunicorn as ``insignia serve`` starts it, minus the access log (its cost is not the app's)."""
+def server_argv(port: int, workers: int, threads: int, worker_class: str, server: str = "granian") -> list[str]:
+    """The server as ``insignia serve`` starts it (``server``: granian or gunicorn), minus the access log (its cost
+    is not the app's). ``threads`` goes to granian through INSIGNIA_THREADS (see ``server_env``)."""
+    if server == "granian":
+        argv = [sys.executable, "-m", "insignia.site.server", "--host", "127.0.0.1", "--port", str(port)]
+        return argv + (["--workers", str(workers)] if workers else [])
     argv = [sys.executable, "-m", "gunicorn", "insignia.site.wsgi:application", "--bind", f"127.0.0.1:{port}",
             "--config", "python:insignia.site.gunicorn_config", "--graceful-timeout", "20", "--timeout", "120"]
     if workers:
@@ -355,11 +361,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=0, help="gunicorn workers (default: the config's choice)")
     parser.add_argument("--threads", type=int, default=0, help="threads per worker (default: the config's)")
     parser.add_argument("--worker-class", default="", help="gunicorn worker class (default: the config's)")
+    parser.add_argument("--server", default="",
+                        help="granian, gunicorn, or both comma-separated (each run on the same data; default: "
+                             "INSIGNIA_SERVER or what `insignia serve` runs)")
     parser.add_argument("--postgres", metavar="URL", help="run on a fresh database on this PostgreSQL server")
     parser.add_argument("--cache-url", metavar="URL", help="INSIGNIA_CACHE_URL for the server (e.g. redis://…)")
     parser.add_argument("--only", default="", help="comma-separated: json,page,verify,verify-full")
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (and print it)")
+    parser.add_argument("--data", metavar="DIR",
+                        help="SQLite only: seed into DIR and keep it, or reuse what an earlier run seeded there")
     args = parser.parse_args(argv)
 
     if shutil.which("wrk") is None:
@@ -369,8 +380,10 @@ def main(argv: list[str] | None = None) -> int:
     only = ({part.strip() for part in args.only.split(",") if part.strip()}
             or {"json", "page", "verify", "verify-full"})
 
-    workdir = Path(tempfile.mkdtemp(prefix="insignia-serving-"))
-    port = free_port()
+    if args.data and args.postgres:
+        parser.error("--data keeps a SQLite data directory; it does not combine with --postgres")
+    workdir = Path(args.data).resolve() if args.data else Path(tempfile.mkdtemp(prefix="insignia-serving-"))
+    workdir.mkdir(parents=True, exist_ok=True)
     env = {
         **os.environ,
         "INSIGNIA_ENV": "production",
@@ -389,27 +402,35 @@ def main(argv: list[str] | None = None) -> int:
     }
     if args.cache_url:
         env["INSIGNIA_CACHE_URL"] = args.cache_url
+    if args.threads:
+        env["INSIGNIA_THREADS"] = str(args.threads)
+    from insignia.site import server as servers
+
+    chosen = [name.strip() for name in (args.server or os.environ.get("INSIGNIA_SERVER", "")
+                                         or servers.DEFAULT_SERVER).split(",") if name.strip()]
+    unknown = set(chosen) - set(servers.SERVERS)
+    if unknown:
+        parser.error(f"unknown server {', '.join(sorted(unknown))}: choose from {', '.join(servers.SERVERS)}")
     pg_name = ""
     if args.postgres:
         env["DATABASE_URL"], pg_name = _postgres_database(args.postgres)
     else:
         env.pop("DATABASE_URL", None)
-    server: subprocess.Popen[bytes] | None = None
     try:
         print(f"# serving benchmark: {args.awards} awards on {'PostgreSQL' if args.postgres else 'SQLite'}, "
               f"{os.cpu_count()} CPUs, load average before seeding {_load()}", flush=True)
         ids_file = workdir / "ids.txt"
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "benchmarks.serving", "_seed", str(args.awards), str(ids_file)],
-                       cwd=ROOT, env=env, check=True)
-        print(f"# seeded in {time.perf_counter() - started:.1f} s", flush=True)
-        log = (workdir / "server.log").open("wb")
-        server = subprocess.Popen(server_argv(port, args.workers, args.threads, args.worker_class), cwd=ROOT,
-                                  env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        _wait_ready(port, server)
-        print(f"# server: {' '.join(server_argv(port, args.workers, args.threads, args.worker_class)[2:])}", flush=True)
-        print(f"# wrk: {args.connections} connections, {args.wrk_threads} threads, {args.duration:.0f} s per figure "
-              f"after {args.warmup:.0f} s warm-up; load average now {_load()}", flush=True)
+        if args.data and ids_file.exists() and (workdir / "seed.json").exists():
+            print(f"# reusing the awards seeded in {workdir}", flush=True)
+            env.update(json.loads((workdir / "seed.json").read_text(encoding="utf-8")))  # the same keys
+        else:
+            subprocess.run([sys.executable, "-m", "benchmarks.serving", "_seed", str(args.awards), str(ids_file)],
+                           cwd=ROOT, env=env, check=True)
+            print(f"# seeded in {time.perf_counter() - started:.1f} s", flush=True)
+            if args.data:
+                keys = ("INSIGNIA_SECRET_KEY", "INSIGNIA_KEY_ENCRYPTION_KEY")
+                (workdir / "seed.json").write_text(json.dumps({key: env[key] for key in keys}), encoding="utf-8")
         scripts = {
             "json": workdir / "json.lua", "page": workdir / "page.lua", "verify": workdir / "verify.lua",
             "verify-full": workdir / "verify-full.lua",
@@ -420,6 +441,43 @@ def main(argv: list[str] | None = None) -> int:
                                    encoding="utf-8")
         scripts["verify"].write_text(POST_LUA % {"bodies": workdir / "verify.jsonl"}, encoding="utf-8")
         scripts["verify-full"].write_text(POST_LUA % {"bodies": workdir / "verify-full.jsonl"}, encoding="utf-8")
+        every: dict[str, list[Result]] = {}
+        for name in chosen:  # each on the same data, one after the other
+            results = run_server(name, args, env, workdir, scripts, only)
+            if results is None:
+                return 1
+            every[name] = results
+        for name, results in every.items():
+            print(f"# {name}")
+            print_table(results)
+        if args.json:
+            figures = [{"server": name, **asdict(r)} for name, results in every.items() for r in results]
+            Path(args.json).write_text(json.dumps(figures, indent=2), encoding="utf-8")
+        return 0 if all(r.non_2xx == 0 for results in every.values() for r in results) else 1
+    finally:
+        if pg_name and args.postgres:
+            _drop_postgres(args.postgres, pg_name)
+        if args.keep or args.data:
+            print(f"# kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def run_server(name: str, args: argparse.Namespace, env: dict[str, str], workdir: Path, scripts: dict[str, Path],
+               only: set[str]) -> list[Result] | None:
+    """Start server ``name`` on a free port, run the figures against it, stop it (SIGTERM, as a deployment
+    would); None when the benchmark credential does not verify."""
+    port = free_port()
+    argv = server_argv(port, args.workers, args.threads, args.worker_class, name)
+    log = (workdir / f"server-{name}.log").open("wb")
+    server = subprocess.Popen(argv, cwd=ROOT, env={**env, "INSIGNIA_SERVER": name}, stdout=log,
+                              stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        _wait_ready(port, server)
+        print(f"# server ({name}): {' '.join(argv[2:])}; INSIGNIA_THREADS={env.get('INSIGNIA_THREADS', 'default')}",
+              flush=True)
+        print(f"# wrk: {args.connections} connections, {args.wrk_threads} threads, {args.duration:.0f} s per figure "
+              f"after {args.warmup:.0f} s warm-up; load average now {_load()}", flush=True)
         base = f"http://127.0.0.1:{port}"
         from insignia.site import gunicorn_config
 
@@ -428,36 +486,27 @@ def main(argv: list[str] | None = None) -> int:
         print(f"# POST /api/v1/verify of the benchmark credential says: {verdict}", flush=True)
         if verdict != "valid":
             print("# the credential does not verify as valid: the figures would not be meaningful", file=sys.stderr)
-            return 1
+            return None
         plan = [("json", "credential.json", base + "/"), ("page", "badge page", base + "/"),
                 ("verify", "POST /api/v1/verify", base + "/api/v1/verify"),
                 ("verify-full", "verify, full check", base + "/api/v1/verify")]
         results = []
-        for key, name, url in plan:
+        for key, figure, url in plan:
             if key in only:
-                results.append(run_wrk(name, url, scripts[key], connections=args.connections,
+                results.append(run_wrk(figure, url, scripts[key], connections=args.connections,
                                        threads=args.wrk_threads, duration=args.duration, warmup=args.warmup,
-                                       fill=4 * args.awards * workers if key in ("page", "verify") else 0,
+                                       fill=4 * args.awards * workers if key in ("json", "page", "verify") else 0,
                                        server_group=server.pid))
-                print(f"# {name}: load average now {_load()}", flush=True)
-        print(f"# load average after: {_load()}")
-        print_table(results)
-        if args.json:
-            Path(args.json).write_text(json.dumps([asdict(r) for r in results], indent=2), encoding="utf-8")
-        return 0 if all(r.non_2xx == 0 for r in results) else 1
+                print(f"# {name}, {figure}: load average now {_load()}", flush=True)
+        return results
     finally:
-        if server is not None and server.poll() is None:
+        if server.poll() is None:
             os.killpg(server.pid, signal.SIGTERM)
             try:
                 server.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 os.killpg(server.pid, signal.SIGKILL)
-        if pg_name and args.postgres:
-            _drop_postgres(args.postgres, pg_name)
-        if args.keep:
-            print(f"# kept {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+        log.close()
 
 
 if __name__ == "__main__":

@@ -128,6 +128,9 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from insignia.site import server
+
+    chosen = server.chosen_server()  # an unknown INSIGNIA_SERVER stops here, before anything is changed
     setup_django()
     from django.conf import settings
     from django.core.management import call_command
@@ -140,8 +143,15 @@ def _serve(args: argparse.Namespace) -> int:
         seed_demo()
     print(f"Insignia is running at {settings.BASE_URL} (data in {settings.DATA_DIR}); press Ctrl+C to stop.",
           flush=True)
-    # The worker model (class, processes, threads, keep-alive, access log) lives in gunicorn_config and its
-    # INSIGNIA_* variables; only an explicit --workers overrides it here.
+    # The server (INSIGNIA_SERVER: granian by default, or gunicorn) and its worker model (processes, threads,
+    # keep-alive, access log) live in insignia.site.server and gunicorn_config and their INSIGNIA_* variables;
+    # only an explicit --workers overrides them here. Both are started afresh (exec), without this process's
+    # Django and database connections.
+    if chosen == "granian":
+        argv = [sys.executable, "-m", "insignia.site.server", "--host", args.host, "--port", str(args.port)]
+        if args.workers:
+            argv += ["--workers", str(args.workers)]
+        os.execv(sys.executable, argv)  # noqa: S606 (replaces this process with the server)
     argv = [
         sys.executable, "-m", "gunicorn", "insignia.site.wsgi:application",
         "--bind", f"{args.host}:{args.port}", "--graceful-timeout", "20", "--timeout", "120",

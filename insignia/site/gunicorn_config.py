@@ -1,4 +1,5 @@
-"""gunicorn settings and hooks for the production server (``insignia serve``).
+"""gunicorn settings and hooks for the production server when ``INSIGNIA_SERVER=gunicorn`` (``insignia serve``
+runs granian by default: see ``insignia.site.server``).
 
 Worker model (measured with ``benchmarks/serving.py`` on 2 cores): threaded workers (``gthread``) keep
 connections alive between requests, which sync workers cannot, and a load balancer or load tool reuses
@@ -66,16 +67,14 @@ def on_starting(server: Any) -> None:
     if inherited or not all(isinstance(address, tuple) and address[1] for address in addresses):
         server.cfg.set("reuse_port", False)
         return
+    from insignia.site.server import refuse_a_port_in_use
+
     for host, port in addresses:
-        for family, kind, proto, _, sockaddr in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
-                                                                   flags=socket.AI_PASSIVE)[:1]:
-            with socket.socket(family, kind, proto) as probe:
-                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # connections left in TIME_WAIT: fine
-                try:
-                    probe.bind(sockaddr)
-                except OSError as exc:
-                    server.log.error("%s:%s is in use (%s): is another server running there?", host, port, exc)
-                    raise SystemExit(1) from exc
+        try:
+            refuse_a_port_in_use(host, port)
+        except SystemExit as exc:
+            server.log.error("%s", exc.code)
+            raise SystemExit(1) from exc
 
 
 #: Requests after which a worker freezes what it holds by then (what its first requests loaded) as well.
@@ -83,13 +82,11 @@ FREEZE_AFTER_REQUESTS = 1000
 
 
 def post_worker_init(worker: Any) -> None:
-    from insignia.awards import engagement
-    from insignia.site import jobs
+    """The job runner, the periodic ticker, buffered engagement counts and ``gc.freeze`` (shared with granian's
+    workers: ``insignia.site.server.start_worker_services``)."""
+    from insignia.site import server
 
-    jobs.start_in_process_runner()
-    jobs.start_periodic_runner()  # the expiry sweep and other periodic tasks (no-op with a broker)
-    engagement.enable_buffering()
-    gc.freeze()  # the loaded application: never garbage, never walked again
+    server.start_worker_services()
 
 
 _TCP_CORK = getattr(socket, "TCP_CORK", None)
@@ -119,6 +116,6 @@ def post_request(worker: Any, req: Any, environ: Any, resp: Any) -> None:
 
 def worker_exit(server: Any, worker: Any) -> None:
     """Write the worker's buffered engagement counts before it goes."""
-    from insignia.awards import engagement
+    from insignia.site import server as servers
 
-    engagement.disable_buffering()
+    servers.stop_worker_services()
