@@ -202,9 +202,9 @@ def _page_version_sql() -> str:
         award, badge, issuer = q(Award._meta.db_table), q(BadgeClass._meta.db_table), q(Issuer._meta.db_table)
         org, lists, keys = q(Organisation._meta.db_table), q(StatusList._meta.db_table), q(SigningKey._meta.db_table)
         # Only our own quoted table names are formatted in; the public id is a parameter. Scalar subqueries, not
-        # joins, and as few as can be: the same information, but PostgreSQL plans it (on every request) in less
-        # time (measured: 0.33 ms a query instead of 0.46). The length prefix keeps the organisation's two fields
-        # apart in one text.
+        # joins, and as few as can be: the same information, but PostgreSQL plans it in less time (measured:
+        # 0.33 ms a query instead of 0.46; it is now prepared, so planned once per connection). The length
+        # prefix keeps the organisation's two fields apart in one text.
         _page_sql = (
             "SELECT a.id, a.status, a.status_changed_at, a.status_reason, a.visibility, a.show_recipient_name, "  # noqa: S608
             "a.acceptance, a.recipient_name, a.earner_id, a.issued_on, a.expires_on, "
@@ -235,11 +235,10 @@ def _page_version(public_id: str) -> tuple[int, str] | None:
     badge, issuer and organisation (their edits), the status lists and the issuer's keys (the verdict), and
     time (a window per award that never spans its expiry or start, as the verdict cache does).
     """
-    from django.db import connection
+    from insignia.core.prepared import fetch_one
 
-    with connection.cursor() as cursor:
-        cursor.execute(_page_version_sql(), [public_id])
-        row = cursor.fetchone()
+    # Prepared on PostgreSQL (planned once per connection), its row read in binary: numbers, text and timestamps.
+    row = fetch_one(_page_version_sql(), [public_id], binary=True)
     if row is None:
         return None
     now = timezone.now()

@@ -31,6 +31,7 @@ import hashlib
 import json
 import logging
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -229,11 +230,9 @@ def _document_cache_key(view_name: str, public_id: str) -> str | None:
     kind = {"awards:status_list": "status-list", "issuers:did": "did-document"}.get(view_name)
     if kind is None:
         return None
-    from django.db import connection
+    from insignia.core.prepared import fetch_one
 
-    with connection.cursor() as cursor:
-        cursor.execute(_version_query(kind), [public_id])
-        row = cursor.fetchone()
+    row = fetch_one(_version_query(kind), [public_id])
     if row is None:
         return None
     version = hashlib.blake2b(repr((settings.BASE_URL, tuple(row))).encode("utf-8"), digest_size=12).hexdigest()
@@ -464,9 +463,9 @@ def _our_award(report: VerificationReport) -> OurAward | None:
     public_id = credential_id[len(base):].removesuffix("/assertion")
     if not public_id or "/" in public_id or len(public_id) > 64:
         return None
-    with connection.cursor() as cursor:
-        cursor.execute(_award_query(), [public_id])
-        row = cursor.fetchone()
+    from insignia.core.prepared import fetch_one
+
+    row = fetch_one(_award_query(), [public_id])
     if row is None:
         return None
     issuer = Issuer.from_db(connection.alias, ["id", "public_id", "name", "did_method"], list(row[3:7]))
@@ -591,13 +590,63 @@ def _stored_award_sql(lookup: str) -> str:
     return sql
 
 
+#: The columns :func:`_stored_award_sql` selects after the award's own fields, set on the award as they come.
+STORED_EXTRAS = ("verdict_revocation_version", "verdict_suspension_version", "verdict_keys_count",
+                 "verdict_keys_last", "verdict_keys_retired", "issuer_public_id", "issuer_name", "issuer_did_method")
+_stored_layouts: weakref.WeakKeyDictionary[Any, tuple[list[str], list[int], list[tuple[int, list[Any], Any]]]] = (
+    weakref.WeakKeyDictionary())
+
+
+def _stored_layout(connection: Any) -> tuple[list[str], list[int], list[tuple[int, list[Any], Any]]]:
+    """How a row of :func:`_stored_award_sql` becomes an Award, worked out once per database connection object
+    (each thread has its own, and converters may be bound to it): the fields' attribute names in the model's
+    order, their positions in the row, and each column's converters from database values (e.g. the credential's
+    JSON text, SQLite's timestamps), as the ORM would apply them."""
+    layout = _stored_layouts.get(connection)
+    if layout is None:
+        from insignia.awards.models import Award
+
+        selected = (*STORED_FIELDS, "status_reason")
+        fields = [Award._meta.get_field(name) for name in selected]
+        converters = []
+        for position, field in enumerate(fields):
+            column = field.get_col(Award._meta.db_table)
+            found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+            if found:
+                converters.append((position, found, column))
+        ordered = [field for field in Award._meta.concrete_fields if field.attname in selected]
+        layout = ([field.attname for field in ordered], [selected.index(field.attname) for field in ordered],
+                  converters)
+        _stored_layouts[connection] = layout
+    return layout
+
+
 def stored_award(*, public_id: str | None = None, pk: int | None = None) -> Any:
     """An award (``STORED_FIELDS``) carrying what its cached verdict is keyed on and its issuer's identity
-    (``issuer_public_id``, ``issuer_name``, ``issuer_did_method``), read now; None if there is none."""
+    (``issuer_public_id``, ``issuer_name``, ``issuer_did_method``), read now; None if there is none.
+
+    One prepared statement on PostgreSQL (planned once per connection), and the row made into an Award directly,
+    as ``Award.objects.raw`` would (the same converters and deferred fields), without working out its column
+    mapping again on every call: on every verification, both cost more than the database took to answer."""
+    from django.db import DEFAULT_DB_ALIAS, connections
+
     from insignia.awards.models import Award
+    from insignia.core.prepared import fetch_one
 
     lookup, value = ("pk", pk) if pk is not None else ("public_id", public_id)
-    return next(iter(Award.objects.raw(_stored_award_sql(lookup), [value])), None)
+    row = fetch_one(_stored_award_sql(lookup), [value])
+    connection = connections[DEFAULT_DB_ALIAS]  # this thread's (the one fetch_one used)
+    if row is None:
+        return None
+    names, positions, converters = _stored_layout(connection)
+    values = list(row)
+    for position, functions, column in converters:
+        for function in functions:
+            values[position] = function(values[position], column, connection)
+    award = Award.from_db(connection.alias, names, [values[position] for position in positions])
+    for name, extra in zip(STORED_EXTRAS, values[len(STORED_FIELDS) + 1:], strict=True):
+        setattr(award, name, extra)
+    return award
 
 
 def _as_ours(award: Any, report: VerificationReport) -> OurAward | None:
