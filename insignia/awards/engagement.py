@@ -134,22 +134,22 @@ def _write(key: BufferKey, count: int) -> None:
         EngagementCount.objects.filter(**match).update(count=F("count") + count)
 
 
-_upsert_sql: str | None = None
+def _upsert(*, arrays: bool = False) -> str:
+    """``INSERT … ON CONFLICT … DO UPDATE SET count = count + excluded.count`` (SQLite ≥ 3.24 and PostgreSQL).
 
+    ``arrays`` (PostgreSQL): every row in one statement, its five columns given as five arrays (``unnest``).
+    The keys of one flush are distinct, so no row is updated twice by the statement.
+    """
+    from django.db import connection
 
-def _upsert() -> str:
-    """``INSERT … ON CONFLICT … DO UPDATE SET count = count + excluded.count`` (SQLite ≥ 3.24 and PostgreSQL)."""
-    global _upsert_sql
-    if _upsert_sql is None:
-        from django.db import connection
-
-        q = connection.ops.quote_name
-        table, count = q(EngagementCount._meta.db_table), q("count")
-        columns = ", ".join(q(name) for name in ("award_id", "kind", "channel", "day", "count"))
-        _upsert_sql = (f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s, %s) "  # noqa: S608 (our names)
-                       f"ON CONFLICT ({q('award_id')}, {q('kind')}, {q('channel')}, {q('day')}) "
-                       f"DO UPDATE SET {count} = {table}.{count} + excluded.{count}")
-    return _upsert_sql
+    q = connection.ops.quote_name
+    table, count = q(EngagementCount._meta.db_table), q("count")
+    columns = ", ".join(q(name) for name in ("award_id", "kind", "channel", "day", "count"))
+    values = ("SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::date[], %s::integer[])" if arrays
+              else "VALUES (%s, %s, %s, %s, %s)")
+    return (f"INSERT INTO {table} ({columns}) {values} "
+            f"ON CONFLICT ({q('award_id')}, {q('kind')}, {q('channel')}, {q('day')}) "
+            f"DO UPDATE SET {count} = {table}.{count} + excluded.{count}")
 
 
 def flush() -> int:
@@ -174,7 +174,12 @@ def flush() -> int:
         try:
             try:
                 with transaction.atomic(), connection.cursor() as cursor:
-                    cursor.executemany(_upsert(), [(*key[:3], key[3].isoformat(), batch[key]) for key in keys])
+                    if connection.vendor == "postgresql":  # one statement: a thousand would hold the GIL ~50 ms
+                        cursor.execute(_upsert(arrays=True), [[key[0] for key in keys], [key[1] for key in keys],
+                                                              [key[2] for key in keys], [key[3] for key in keys],
+                                                              [batch[key] for key in keys]])
+                    else:
+                        cursor.executemany(_upsert(), [(*key[:3], key[3].isoformat(), batch[key]) for key in keys])
             except IntegrityError:  # an award was deleted since it was counted: write row by row, skip it
                 for key in keys:
                     try:
