@@ -345,8 +345,8 @@ def print_table(results: list[dict[str, Any]]) -> None:
                   f"the signing workers {r.get('signing_workers_cpu_s')} s"
                   + (f", the PostgreSQL backend {server} s" if server is not None else "")
                   + f" (wall {r['run_s']} s)")
-        print(f"  {r['backend']} issuing time by step (s): "
-              + ", ".join(f"{name} {seconds}" for name, seconds in r.get("breakdown_s", {}).items()))
+        print(f"  {r['backend']} issuing time by step (s; steps on the writer thread overlap the others): "
+              + ", ".join(f"{name} {seconds}" for name, seconds in r.get("breakdown_s", {}).items() if seconds))
 
 
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
