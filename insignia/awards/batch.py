@@ -6,7 +6,8 @@ fingerprint and idempotency keys, the same credential (``services.unsigned_crede
 status list (``statuslists.allocate_many``), one signer, and, for each part of ``signing.PART_SIZE`` awards,
 one insert each for the awards, their audit events, their queued emails
 (``notifications.queue_award_emails``) and their webhook deliveries (``integrations.emit_many``). The parts
-are signed by worker processes (``awards.signing``) while this process stores the ones already signed.
+are signed by worker processes (``awards.signing``) while this process makes the award objects of the part just
+signed and a writer thread (``core.writer``, same connection and transaction) stores the part before it.
 
 Audit: one ``award.issued`` event per award, with the same data ``issue_award`` records (plus ``batch``),
 so an award's history and the audit API's ``object_id`` filter work the same for bulk-issued awards.
