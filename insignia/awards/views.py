@@ -36,6 +36,7 @@ from insignia.core.errors import NotFound, PermissionDenied, ServiceError
 from insignia.core.http import JSON_LD, SVG_CSP, cached_response, etag_for, json_bytes, json_document_response
 from insignia.core.markdown import markdown_html
 from insignia.core.orgviews import org_view
+from insignia.core.prepared import fetch_one
 from insignia.core.tenancy import Actor, get_scoped, scoped
 from insignia.credentials.status.revocation_list import revocation_list
 from insignia.credentials.verify.pipeline import DEFAULT_SKEW
@@ -235,8 +236,6 @@ def _page_version(public_id: str) -> tuple[int, str] | None:
     badge, issuer and organisation (their edits), the status lists and the issuer's keys (the verdict), and
     time (a window per award that never spans its expiry or start, as the verdict cache does).
     """
-    from insignia.core.prepared import fetch_one
-
     # Prepared on PostgreSQL (planned once per connection), its row read in binary: numbers, text and timestamps.
     row = fetch_one(_page_version_sql(), [public_id], binary=True)
     if row is None:

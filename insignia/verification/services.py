@@ -45,6 +45,7 @@ from django.conf import settings
 from django.http import Http404, HttpRequest
 
 from insignia.core.errors import ServiceError
+from insignia.core.prepared import fetch_one
 from insignia.credentials.dids import did_web_to_url
 from insignia.credentials.dids.resolver import Resolver
 from insignia.credentials.errors import CredentialError, FetchError
@@ -230,8 +231,6 @@ def _document_cache_key(view_name: str, public_id: str) -> str | None:
     kind = {"awards:status_list": "status-list", "issuers:did": "did-document"}.get(view_name)
     if kind is None:
         return None
-    from insignia.core.prepared import fetch_one
-
     row = fetch_one(_version_query(kind), [public_id])
     if row is None:
         return None
@@ -463,8 +462,6 @@ def _our_award(report: VerificationReport) -> OurAward | None:
     public_id = credential_id[len(base):].removesuffix("/assertion")
     if not public_id or "/" in public_id or len(public_id) > 64:
         return None
-    from insignia.core.prepared import fetch_one
-
     row = fetch_one(_award_query(), [public_id])
     if row is None:
         return None
@@ -631,13 +628,12 @@ def stored_award(*, public_id: str | None = None, pk: int | None = None) -> Any:
     from django.db import DEFAULT_DB_ALIAS, connections
 
     from insignia.awards.models import Award
-    from insignia.core.prepared import fetch_one
 
     lookup, value = ("pk", pk) if pk is not None else ("public_id", public_id)
     row = fetch_one(_stored_award_sql(lookup), [value])
-    connection = connections[DEFAULT_DB_ALIAS]  # this thread's (the one fetch_one used)
     if row is None:
         return None
+    connection = connections[DEFAULT_DB_ALIAS]  # this thread's (the one fetch_one used)
     names, positions, converters = _stored_layout(connection)
     values = list(row)
     for position, functions, column in converters:

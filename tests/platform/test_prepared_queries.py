@@ -14,7 +14,6 @@ import json
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from django.core.signals import request_finished, request_started
 from django.db import DatabaseError, connection, transaction
 from django.test import Client
@@ -30,6 +29,7 @@ from insignia.core.prepared import fetch_one
 from insignia.issuers.services import rotate_keys
 from insignia.verification import services
 from tests.platform.test_awards_support import make_badge, make_issuer, make_public_award
+from tests.platform.test_serving_verifier import _fresh  # noqa: F401 (autouse: no rate limit, empty caches)
 
 pytestmark = pytest.mark.django_db
 
@@ -46,16 +46,6 @@ def _sqlite_is_unaffected(sql: str, params: list[Any]) -> None:
             transaction.set_rollback(True)
         assert fetch_one(sql, params) == _plain(sql, params)
     assert not hasattr(connection.connection, "_insignia_preparing_cursor")
-
-
-@pytest.fixture(autouse=True)
-def _fresh(settings: Any) -> Any:
-    settings.VERIFY_RATE_LIMIT = "off"
-    cache.clear()
-    services._local_documents.clear()
-    yield
-    cache.clear()
-    services._local_documents.clear()
 
 
 @pytest.fixture
