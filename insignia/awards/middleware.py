@@ -15,7 +15,8 @@ such a request (a block list, a maintenance switch) must go above this one.
 Freshness is the views' own: the credential's bytes never change (a deleted award's are served at most
 ``CREDENTIAL_CACHE_SECONDS``, as by the view), and the page is keyed on the same live version query as the
 view's page cache (``views._page_version``: status, visibility, badge, issuer, keys, status lists, time), so a
-revocation shows on the very next request in every process.
+revocation shows on the very next request in every process (on PostgreSQL, with the version rows kept per
+process, as soon as the database has announced the change to it: ``core.changes``).
 """
 
 from __future__ import annotations

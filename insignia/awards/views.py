@@ -32,6 +32,7 @@ from insignia.awards import engagement, queries, services, share_image, sharing,
 from insignia.awards.forms import AwardFilterForm, IssueForm, ReasonForm
 from insignia.awards.models import Award, EngagementKind
 from insignia.badges.models import BadgeClass, BadgeStatus
+from insignia.core import changes
 from insignia.core.errors import NotFound, PermissionDenied, ServiceError
 from insignia.core.http import JSON_LD, SVG_CSP, cached_response, etag_for, json_bytes, json_document_response
 from insignia.core.markdown import markdown_html
@@ -229,6 +230,15 @@ def _as_datetime(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+#: The page-version rows of the most viewed awards, per process (a row is ~1 KB).
+PAGE_ROWS_KEPT = 20_000
+_page_rows = changes.RowMemo(PAGE_ROWS_KEPT)
+
+
+def _load_page_row(public_id: str) -> tuple[Any, ...] | None:
+    return fetch_one(_page_version_sql(), [public_id], binary=True)
+
+
 def _page_version(public_id: str) -> tuple[int, str] | None:
     """(award pk, the page's cache key) from one query, or None when there is no such award.
 
@@ -236,8 +246,9 @@ def _page_version(public_id: str) -> tuple[int, str] | None:
     badge, issuer and organisation (their edits), the status lists and the issuer's keys (the verdict), and
     time (a window per award that never spans its expiry or start, as the verdict cache does).
     """
-    # Prepared on PostgreSQL (planned once per connection), its row read in binary: numbers, text and timestamps.
-    row = fetch_one(_page_version_sql(), [public_id], binary=True)
+    # Kept in the process while PostgreSQL announces every change to these rows (``core.changes``), else asked
+    # for: prepared (planned once per connection), the row read in binary (numbers, text and timestamps).
+    row = _page_rows.get(public_id, _load_page_row, public_id)
     if row is None:
         return None
     now = timezone.now()

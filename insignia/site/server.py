@@ -68,9 +68,12 @@ _services_lock = threading.Lock()
 
 def start_worker_services() -> None:
     """Once per worker process, after the application is loaded: background jobs and periodic tasks in-process
-    (no-op with a broker), engagement counts buffered and written in batches, and the loaded application moved
-    out of the garbage collector's sight (a full collection would otherwise walk it and stall requests)."""
+    (no-op with a broker), engagement counts buffered and written in batches, on PostgreSQL a listener for
+    committed changes (``core.changes``: cached public pages then skip their database query), and the loaded
+    application moved out of the garbage collector's sight (a full collection would otherwise walk it and stall
+    requests)."""
     from insignia.awards import engagement
+    from insignia.core import changes
     from insignia.site import jobs
 
     with _services_lock:
@@ -80,6 +83,7 @@ def start_worker_services() -> None:
     jobs.start_in_process_runner()
     jobs.start_periodic_runner()
     engagement.enable_buffering()
+    changes.start_listening()
     gc.freeze()
 
 

@@ -123,6 +123,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Tests use a file (not Django's shared in-memory database), so WAL and busy_timeout behave as in production;
     # one file per test process, so two test runs on one machine never share (and corrupt) a database.
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / f"test-insignia-{os.getpid()}.sqlite3")}
+#: PostgreSQL: server processes keep what cached public pages are keyed on and hear of changes by LISTEN/NOTIFY
+#: (``insignia.core.changes``; one more connection per process). Turn off behind a transaction-mode pooler.
+LISTEN_FOR_CHANGES = env_bool("INSIGNIA_LISTEN_FOR_CHANGES", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
