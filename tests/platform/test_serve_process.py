@@ -3,8 +3,9 @@
 
 What must hold for either server: it answers, keeps a client's connection open between requests, runs
 background jobs in its workers (a webhook delivery enqueued by ``POST /api/v1/awards`` reaches a receiver this
-test runs), buffers engagement counts in its workers and writes them when it is stopped with SIGTERM, and stops
-within the graceful period. Runs on SQLite, and on PostgreSQL (a fresh database next to the test one) in the
+test runs), buffers engagement counts in its workers and writes them when it is stopped with SIGTERM, stops
+within the graceful period, and every worker's cached public page shows a revocation made through another worker
+(on PostgreSQL, where each worker keeps a change listener, within moments). Runs on SQLite, and on PostgreSQL (a fresh database next to the test one) in the
 PostgreSQL run of the platform tests. No timings are asserted beyond generous deadlines.
 """
 
@@ -293,3 +294,71 @@ def test_granian_stops_at_once_when_asked_while_its_workers_still_load(site: Sit
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+def _listeners(site: Site) -> int:
+    """The server's change-listener connections to its database (PostgreSQL)."""
+    import psycopg
+
+    with psycopg.connect(site.database_url) as connection:
+        return int(connection.execute("SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                      "AND application_name = 'insignia-changes'").fetchone()[0])  # type: ignore[index]
+
+
+def _page_now(port: int, public_id: str) -> bytes:
+    """The public page through a new connection (SO_REUSEPORT spreads new connections over the workers)."""
+    visitor = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        visitor.request("GET", f"/c/{public_id}", headers={"Accept": "text/html"})
+        page = visitor.getresponse()
+        assert page.status == 200
+        return page.read()
+    finally:
+        visitor.close()
+
+
+@pytest.mark.parametrize("name", servers.SERVERS)
+def test_every_worker_shows_a_revocation_made_in_another(site: Site, name: str, tmp_path: Path) -> None:
+    """Cached pages in every worker (on PostgreSQL kept without a query, see ``core.changes``) show a revocation
+    committed through one of them, within moments."""
+    port = _free_port()
+    log = (tmp_path / "server.log").open("wb")
+    process = subprocess.Popen([sys.executable, "-m", "insignia.cli", "serve", "--port", str(port)], cwd=ROOT,
+                               env={**site.env, "INSIGNIA_SERVER": name}, stdout=log, stderr=subprocess.STDOUT,
+                               start_new_session=True)
+    try:
+        _wait_until_answering(port, process)
+        auth = {"Authorization": f"Bearer {site.token}", "Content-Type": "application/json"}
+        api = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        api.request("POST", "/api/v1/awards", body=json.dumps({
+            "badge": site.badge, "recipient": f"revoked-{name}@example.org"}), headers=auth)
+        answer = api.getresponse()
+        award = json.loads(answer.read())
+        assert answer.status == 201, award
+        if site.database_url:
+            deadline = time.monotonic() + 30
+            while _listeners(site) < 2 and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert _listeners(site) == 2  # one per worker (INSIGNIA_WORKERS=2)
+        warm = {_page_now(port, award["id"]) for _ in range(40)}  # every worker renders, keeps and re-serves it
+        assert len(warm) == 1
+
+        api.request("POST", f"/api/v1/awards/{award['id']}/revoke", body=json.dumps({"reason": "Issued twice."}),
+                    headers=auth)
+        answer = api.getresponse()
+        assert answer.status == 200, answer.read()
+        answer.read()
+        deadline, in_a_row = time.monotonic() + 15, 0
+        while in_a_row < 40:  # then every worker has shown it (40 new connections over 2 workers)
+            assert time.monotonic() < deadline, "a worker still serves the page from before the revocation"
+            page = _page_now(port, award["id"])
+            in_a_row = in_a_row + 1 if page not in warm and b"revoked" in page.lower() else 0
+            if not in_a_row:
+                time.sleep(0.05)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=servers.GRACEFUL_SECONDS + 15)
+        log.close()
+        if process.returncode not in (0, None):
+            print((tmp_path / "server.log").read_text(errors="replace"))
