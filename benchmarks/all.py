@@ -1,8 +1,8 @@
 """Every benchmark of issue 6, one after another, and one table: ``python -m benchmarks [--quick] [--only …]``.
 
-Runs the kernel (``benchmarks.run``), bulk issuance on SQLite and on PostgreSQL (``benchmarks.bulk``), serving
-(``benchmarks.serving``) and scale (``benchmarks.scale``), each as its own process with ``--json`` into a
-temporary directory, never two at once. Then reads their JSON and prints one Markdown table: figure, target,
+Runs the kernel (``benchmarks.run``), bulk issuance (``benchmarks.bulk``) and serving (``benchmarks.serving``),
+each on SQLite and then on PostgreSQL, and scale (``benchmarks.scale``), each as its own process with ``--json``
+into a temporary directory, never two at once. Then reads their JSON and prints one Markdown table: figure, target,
 measured, ratio to baseline, met?, with the environment line above it and the total time below.
 
 A part that fails, or cannot start (no ``wrk``, PostgreSQL unreachable), shows its rows as "not run: <reason>";
@@ -37,6 +37,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 PARTS = ("kernel", "bulk", "serving", "scale")
 DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432/postgres"
+#: The databases bulk and serving each run on, in this order, and the name the table gives each.
+BACKENDS = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
 #: The kernel groups the table needs: the floor (for the cost in Ed25519 signatures), the pyld-only baseline, ours.
 KERNEL_GROUPS = "floor,baseline,ours"
 
@@ -69,9 +71,9 @@ NOT_RUN = "not run: "
 
 @dataclass
 class Step:
-    """One process to run: a part of the suite (bulk runs as two steps, one per database)."""
+    """One process to run: a part of the suite (bulk and serving run as two steps each, one per database)."""
 
-    key: str  # kernel, bulk_sqlite, bulk_postgres, serving, scale
+    key: str  # kernel, bulk_sqlite, bulk_postgres, serving_sqlite, serving_postgres, scale
     label: str
     argv: list[str]
     json_path: Path
@@ -207,23 +209,25 @@ def plan(args: argparse.Namespace, workdir: Path, *, which: Callable[[str], str 
         steps.append(Step("kernel", "kernel", [*argv, *(["--quick"] if args.quick else [])], path))
     if "bulk" in args.only:
         rows = args.bulk_rows or (QUICK_BULK_ROWS if args.quick else BULK_ROWS)
-        for backend in ("sqlite", "postgres"):
+        for backend, name in BACKENDS.items():
             path = workdir / f"bulk_{backend}.json"
             argv = [*python, "benchmarks.bulk", "--backend", backend, "--rows", str(rows), "--json", str(path)]
             if args.quick:
                 argv += ["--email-sample", "20"]
             if backend == "postgres":
                 argv += ["--database-url", args.postgres]
-            label = f"bulk {'SQLite' if backend == 'sqlite' else 'PostgreSQL'}"
-            steps.append(Step(f"bulk_{backend}", label, argv, path, skip=pg() if backend == "postgres" else ""))
+            skip = pg() if backend == "postgres" else ""
+            steps.append(Step(f"bulk_{backend}", f"bulk {name}", argv, path, skip=skip))
     if "serving" in args.only:
-        path = workdir / "serving.json"
-        argv = [*python, "benchmarks.serving", "--json", str(path), *(QUICK_SERVING if args.quick else [])]
-        skip = "" if which("wrk") else "wrk is not installed (Debian/Ubuntu: apt-get install -y wrk)"
-        if args.serving_postgres:
-            argv += ["--postgres", args.postgres]
-            skip = skip or pg()
-        steps.append(Step("serving", "serving", argv, path, skip=skip))
+        no_wrk = "" if which("wrk") else "wrk is not installed (Debian/Ubuntu: apt-get install -y wrk)"
+        for backend, name in BACKENDS.items():
+            path = workdir / f"serving_{backend}.json"
+            argv = [*python, "benchmarks.serving", "--json", str(path), *(QUICK_SERVING if args.quick else [])]
+            skip = no_wrk
+            if backend == "postgres":
+                argv += ["--postgres", args.postgres]
+                skip = skip or pg()
+            steps.append(Step(f"serving_{backend}", f"serving {name}", argv, path, skip=skip))
     if "scale" in args.only:
         path = workdir / "scale.json"
         database = args.scale_db or ("hscale_quick" if args.quick else "hscale")
@@ -314,7 +318,7 @@ BULK_TARGET = f"≤ {BULK_SECONDS:.0f} s, peak ≤ {BULK_RSS_MB:.0f} MB ({BULK_R
 
 def bulk_row(backend: str, outcome: Outcome | None, *, quick: bool) -> TableRow:
     """Issue 6 target 3 for one database from ``benchmarks.bulk --json`` (a list with one entry per backend)."""
-    name = "SQLite" if backend == "sqlite" else "PostgreSQL"
+    name = BACKENDS[backend]
     figure = f"bulk: CSV to issued awards, {name}"
     if outcome is None or not outcome.ran:
         return _not_run([(figure, BULK_TARGET)], outcome.reason if outcome else "no outcome")[0]
@@ -357,14 +361,15 @@ def _serving_target(rps: float, p99: float) -> str:
     return f"≥ {rps:,.0f} req/s, p99 ≤ {p99:.0f} ms"
 
 
-def serving_rows(outcome: Outcome | None, *, quick: bool) -> list[TableRow]:
-    """Issue 6 target 4 from ``benchmarks.serving --json`` (a list of wrk results by name)."""
-    static = [(figure, _serving_target(*SERVING_TARGETS[name])) for name, figure in SERVING_FIGURES]
+def serving_rows(backend: str, outcome: Outcome | None, *, quick: bool) -> list[TableRow]:
+    """Issue 6 target 4 for one database from ``benchmarks.serving --json`` (a list of wrk results by name)."""
+    figures = [(name, f"{figure}, {BACKENDS[backend]}") for name, figure in SERVING_FIGURES]
+    static = [(figure, _serving_target(*SERVING_TARGETS[name])) for name, figure in figures]
     if outcome is None or not outcome.ran:
         return _not_run(static, outcome.reason if outcome else "no outcome")
     by_name = {entry.get("name"): entry for entry in outcome.data if isinstance(entry, dict)}
     rows = []
-    for (name, figure), (_, default_target) in zip(SERVING_FIGURES, static, strict=True):
+    for (name, figure), (_, default_target) in zip(figures, static, strict=True):
         entry = by_name.get(name)
         if entry is None:
             rows.append(TableRow(figure, default_target, NOT_RUN + f"no {name!r} figure in the serving JSON", "", "—"))
@@ -463,9 +468,10 @@ def build_rows(outcomes: Mapping[str, Outcome], only: Sequence[str], *, quick: b
     if "kernel" in only:
         rows += kernel_rows(outcomes.get("kernel"), quick=quick)
     if "bulk" in only:
-        rows += [bulk_row(backend, outcomes.get(f"bulk_{backend}"), quick=quick) for backend in ("sqlite", "postgres")]
+        rows += [bulk_row(backend, outcomes.get(f"bulk_{backend}"), quick=quick) for backend in BACKENDS]
     if "serving" in only:
-        rows += serving_rows(outcomes.get("serving"), quick=quick)
+        for backend in BACKENDS:
+            rows += serving_rows(backend, outcomes.get(f"serving_{backend}"), quick=quick)
     if "scale" in only:
         rows += scale_rows(outcomes.get("scale"), quick=quick)
     return rows
@@ -525,15 +531,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", default=",".join(PARTS), help=f"comma-separated parts (default: {','.join(PARTS)})")
     parser.add_argument("--json", metavar="PATH", help="also write the table and every part's figures as JSON")
     parser.add_argument("--postgres", metavar="URL", default=os.environ.get("DATABASE_URL") or DEFAULT_POSTGRES,
-                        help="the PostgreSQL server for bulk and scale (default: DATABASE_URL, else "
+                        help="the PostgreSQL server for bulk, serving and scale (default: DATABASE_URL, else "
                              f"{DEFAULT_POSTGRES}); bulk and serving create and drop their own databases on it")
     parser.add_argument("--scale-db", metavar="NAME",
                         help="the database scale seeds and reuses (default hscale; with --quick hscale_quick, "
                              "seeded afresh each time)")
     parser.add_argument("--scale-awards", type=int, help="awards in the scale database (default 1,000,000)")
     parser.add_argument("--bulk-rows", type=int, help="rows of the bulk CSV (default 100,000)")
-    parser.add_argument("--serving-postgres", action="store_true",
-                        help="serve from a fresh PostgreSQL database instead of SQLite")
     parser.add_argument("--timeout", type=float, default=7200.0, help="seconds each part may take (default 7200)")
     parser.add_argument("--verbose", action="store_true", help="pass every part's own output through to stderr")
     args = parser.parse_args(argv)

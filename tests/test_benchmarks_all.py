@@ -94,7 +94,8 @@ def outcomes(**overrides: suite.Outcome | None) -> dict[str, suite.Outcome]:
         "kernel": suite.Outcome("kernel", data=kernel_json(FAST_KERNEL), returncode=0, seconds=80.0),
         "bulk_sqlite": suite.Outcome("bulk_sqlite", data=bulk_json("sqlite"), returncode=0),
         "bulk_postgres": suite.Outcome("bulk_postgres", data=bulk_json("postgres", total_s=58.0), returncode=0),
-        "serving": suite.Outcome("serving", data=serving_json(), returncode=0),
+        "serving_sqlite": suite.Outcome("serving_sqlite", data=serving_json(), returncode=0),
+        "serving_postgres": suite.Outcome("serving_postgres", data=serving_json(verify_rps=520.0), returncode=0),
         "scale": suite.Outcome("scale", data=scale_json(), returncode=0, output=SCALE_OUTPUT),
     }
     found.update(overrides)
@@ -121,10 +122,13 @@ def test_a_full_run_that_meets_every_target() -> None:
     assert "peak 260 MB" in bulk.measured
     assert bulk.ratio.startswith("n/a")
     assert bulk.met == "yes"
-    verify_api = table["serving: POST /api/v1/verify (OB 3.0), 64 connections"]
+    verify_api = table["serving: POST /api/v1/verify (OB 3.0), 64 connections, SQLite"]
     assert verify_api.target == "≥ 500 req/s, p99 ≤ 100 ms"
     assert verify_api.measured == "600 req/s, p50 60.0 ms, p99 90.0 ms"
     assert verify_api.met == "yes"
+    verify_api_pg = table["serving: POST /api/v1/verify (OB 3.0), 64 connections, PostgreSQL"]
+    assert verify_api_pg.measured == "520 req/s, p50 60.0 ms, p99 90.0 ms"
+    assert verify_api_pg.met == "yes"
     award_list = table["scale: issuer's award list (page 1, via Next, last, filters, search)"]
     # the typed deep page (180 ms) has no target: it has its own row and does not count against the list
     assert award_list.measured.startswith("worst p95 40.0 ms of 3 figures (award list, page 1, view)")
@@ -137,7 +141,9 @@ def test_a_full_run_that_meets_every_target() -> None:
     assert suite.SCALE_QUERIES_TEST in queries.measured
     assert "3 (page 1), 3 (page 20,000 via Next)" in queries.measured
     assert not any(row.not_run for row in rows)
-    assert len(rows) == 4 + 2 + 3 + 6
+    assert len(rows) == 4 + 2 + 3 * 2 + 6
+    assert [row.figure for row in rows if row.figure.startswith("serving")] == [
+        f"{figure}, {name}" for name in ("SQLite", "PostgreSQL") for _, figure in suite.SERVING_FIGURES]
 
 
 def test_missed_targets_say_no() -> None:
@@ -146,7 +152,8 @@ def test_missed_targets_say_no() -> None:
         kernel=suite.Outcome("kernel", data=kernel_json(slow_kernel)),
         bulk_sqlite=suite.Outcome("bulk_sqlite", data=bulk_json("sqlite", total_s=75.0)),
         bulk_postgres=suite.Outcome("bulk_postgres", data=bulk_json("postgres", peak=620.0, failed=3)),
-        serving=suite.Outcome("serving", data=serving_json(verify_rps=210.0, non_2xx=12), returncode=1),
+        serving_sqlite=suite.Outcome("serving_sqlite", data=serving_json(verify_rps=210.0, non_2xx=12),
+                                     returncode=1),
         scale=suite.Outcome("scale", data=scale_json(slow="earner's wallet, page 1"), output=SCALE_OUTPUT),
     ), suite.PARTS, quick=False))
     assert rows["sign eddsa-rdfc-2022 OB 3.0, one badge class, one core"].met == "no"
@@ -158,10 +165,13 @@ def test_missed_targets_say_no() -> None:
     postgres = rows["bulk: 100,000-row CSV to issued awards, PostgreSQL"]
     assert "3 rows failed" in postgres.measured
     assert postgres.met == "no"
-    page = rows["serving: public badge page, 64 connections"]
+    page = rows["serving: public badge page, 64 connections, SQLite"]
     assert "12 non-2xx" in page.measured
     assert page.met == "no"  # fast enough, but errors are not a pass
-    assert rows["serving: POST /api/v1/verify (OB 3.0), 64 connections"].met == "no"
+    assert rows["serving: POST /api/v1/verify (OB 3.0), 64 connections, SQLite"].met == "no"
+    # each database has its own verdict
+    assert rows["serving: public badge page, 64 connections, PostgreSQL"].met == "yes"
+    assert rows["serving: POST /api/v1/verify (OB 3.0), 64 connections, PostgreSQL"].met == "yes"
     wallet = rows["scale: earner's wallet (pages, search)"]
     assert wallet.measured.startswith("worst p95 150.0 ms")
     assert wallet.met == "no"
@@ -170,14 +180,15 @@ def test_missed_targets_say_no() -> None:
 
 def test_a_part_that_did_not_run_shows_its_rows_as_not_run() -> None:
     found = outcomes(bulk_postgres=suite.Outcome("bulk_postgres", reason="PostgreSQL unreachable at x"),
-                     serving=suite.Outcome("serving", reason="wrk is not installed"), scale=None)
+                     serving_sqlite=suite.Outcome("serving_sqlite", reason="wrk is not installed"),
+                     serving_postgres=suite.Outcome("serving_postgres", reason="wrk is not installed"), scale=None)
     rows = suite.build_rows(found, suite.PARTS, quick=False)
     not_run = [row for row in rows if row.not_run]
     assert [row.figure for row in not_run if row.figure.startswith("bulk")] == [
         "bulk: CSV to issued awards, PostgreSQL"]
     assert by_figure(rows)["bulk: CSV to issued awards, PostgreSQL"].measured == "not run: PostgreSQL unreachable at x"
     serving_rows = [row for row in rows if row.figure.startswith("serving")]
-    assert len(serving_rows) == 3
+    assert len(serving_rows) == 6
     assert all(row.measured == "not run: wrk is not installed" and row.met == "—" for row in serving_rows)
     scale_rows = [row for row in rows if row.figure.startswith("scale")]
     assert len(scale_rows) == 6
@@ -191,12 +202,13 @@ def test_a_json_missing_a_figure_shows_that_row_as_not_run() -> None:
     partial = {key: rate for key, rate in FAST_KERNEL.items() if key != "ours_verify"}
     rows = by_figure(suite.build_rows(outcomes(
         kernel=suite.Outcome("kernel", data=kernel_json(partial)),
-        serving=suite.Outcome("serving", data=serving_json(names=("credential.json",))),
+        serving_sqlite=suite.Outcome("serving_sqlite", data=serving_json(names=("credential.json",))),
     ), ["kernel", "serving"], quick=False))
     assert rows["verify eddsa-rdfc-2022 OB 3.0, one badge class, one core"].measured == (
         "not run: no ours_verify figure in the kernel JSON")
-    assert rows["serving: public badge page, 64 connections"].not_run
-    assert rows["serving: public credential.json, 64 connections"].met == "yes"
+    assert rows["serving: public badge page, 64 connections, SQLite"].not_run
+    assert rows["serving: public credential.json, 64 connections, SQLite"].met == "yes"
+    assert not rows["serving: public badge page, 64 connections, PostgreSQL"].not_run
 
 
 def test_quick_and_small_runs_claim_no_target() -> None:
@@ -210,7 +222,8 @@ def test_quick_and_small_runs_claim_no_target() -> None:
 
 
 def test_the_table_is_one_markdown_table_with_five_columns() -> None:
-    rows = suite.build_rows(outcomes(serving=suite.Outcome("serving", reason="a | b")), suite.PARTS, quick=False)
+    rows = suite.build_rows(outcomes(serving_sqlite=suite.Outcome("serving_sqlite", reason="a | b")), suite.PARTS,
+                            quick=False)
     lines = suite.format_table(rows).splitlines()
     assert lines[0] == "| figure | target | measured | ratio to baseline | met? |"
     assert len(lines) == 2 + len(rows)
@@ -277,13 +290,18 @@ def plan(tmp_path: Path, *argv: str, wrk: bool = True, postgres: str = "") -> li
 
 def test_the_full_plan_runs_every_part_at_its_issue_6_size(tmp_path: Path) -> None:
     steps = {step.key: step for step in plan(tmp_path)}
-    assert list(steps) == ["kernel", "bulk_sqlite", "bulk_postgres", "serving", "scale"]
+    assert list(steps) == ["kernel", "bulk_sqlite", "bulk_postgres", "serving_sqlite", "serving_postgres", "scale"]
     for step in steps.values():
         assert step.argv[step.argv.index("--json") + 1] == str(step.json_path)
         assert step.json_path.parent == tmp_path
         assert not step.skip
     assert "--quick" not in steps["kernel"].argv
     assert steps["bulk_sqlite"].argv[steps["bulk_sqlite"].argv.index("--rows") + 1] == "100000"
+    assert "--postgres" not in steps["serving_sqlite"].argv
+    serving_pg = steps["serving_postgres"].argv
+    assert serving_pg[serving_pg.index("--postgres") + 1] == "postgres://postgres@127.0.0.1:5432/postgres"
+    for key in ("serving_sqlite", "serving_postgres"):
+        assert "--duration" not in steps[key].argv
     scale_argv = steps["scale"].argv
     assert scale_argv[scale_argv.index("--postgres") + 1] == "postgres://postgres@127.0.0.1:5432/hscale"
     assert scale_argv[scale_argv.index("--awards") + 1] == "1000000"
@@ -300,12 +318,40 @@ def test_the_quick_plan_is_small_and_keeps_off_the_million_award_database(tmp_pa
     assert "--reseed" in scale_argv
 
 
+def test_the_quick_plan_serves_from_both_databases_with_the_quick_options(tmp_path: Path) -> None:
+    steps = {step.key: step for step in plan(tmp_path, "--quick", "--only", "serving")}
+    assert list(steps) == ["serving_sqlite", "serving_postgres"]
+    quick = dict(zip(suite.QUICK_SERVING[::2], suite.QUICK_SERVING[1::2], strict=True))
+    for step in steps.values():
+        assert {flag: step.argv[step.argv.index(flag) + 1] for flag in quick} == quick
+    assert len({step.json_path for step in steps.values()}) == 2
+    assert "--postgres" not in steps["serving_sqlite"].argv
+    serving_pg = steps["serving_postgres"].argv
+    assert serving_pg[serving_pg.index("--postgres") + 1] == "postgres://postgres@127.0.0.1:5432/postgres"
+
+
 def test_missing_tools_and_servers_become_skip_reasons(tmp_path: Path) -> None:
     steps = {step.key: step for step in plan(tmp_path, wrk=False, postgres="PostgreSQL unreachable at x")}
-    assert steps["serving"].skip.startswith("wrk is not installed")
+    assert steps["serving_sqlite"].skip.startswith("wrk is not installed")
+    assert steps["serving_postgres"].skip.startswith("wrk is not installed")  # the first reason found
     assert steps["bulk_postgres"].skip == steps["scale"].skip == "PostgreSQL unreachable at x"
     assert not steps["kernel"].skip
     assert not steps["bulk_sqlite"].skip
+
+
+def test_a_postgres_problem_skips_only_the_postgres_serving_step(tmp_path: Path) -> None:
+    steps = {step.key: step for step in plan(tmp_path, "--only", "serving", postgres="PostgreSQL unreachable at x")}
+    assert list(steps) == ["serving_sqlite", "serving_postgres"]
+    assert not steps["serving_sqlite"].skip
+    assert steps["serving_postgres"].skip == "PostgreSQL unreachable at x"
+    # and in the table: SQLite's three rows measured, PostgreSQL's three not run with the reason
+    found = {"serving_sqlite": suite.Outcome("serving_sqlite", data=serving_json(), returncode=0),
+             "serving_postgres": suite.run_step(steps["serving_postgres"])}
+    rows = suite.build_rows(found, ["serving"], quick=False)
+    assert [row.met for row in rows if row.figure.endswith(", SQLite")] == ["yes", "yes", "yes"]
+    postgres_rows = [row for row in rows if row.figure.endswith(", PostgreSQL")]
+    assert len(postgres_rows) == 3
+    assert all(row.measured == "not run: PostgreSQL unreachable at x" for row in postgres_rows)
 
 
 def test_unknown_parts_are_refused() -> None:
@@ -321,12 +367,15 @@ def test_the_command_without_wrk_reports_serving_not_run_and_exits_1(tmp_path: P
     out = tmp_path / "all.json"
     assert suite.main(["--only", "serving", "--json", str(out)]) == 1
     printed = capsys.readouterr().out
-    assert "| serving: public credential.json, 64 connections | ≥ 2,000 req/s, p99 ≤ 25 ms | not run: wrk" in printed
+    for name in ("SQLite", "PostgreSQL"):
+        assert (f"| serving: public credential.json, 64 connections, {name} | ≥ 2,000 req/s, p99 ≤ 25 ms | "
+                "not run: wrk") in printed
     assert "Environment: " in printed
     assert "Total time: " in printed
     report = json.loads(out.read_text(encoding="utf-8"))
-    assert report["parts"]["serving"]["ran"] is False
-    assert len(report["rows"]) == 3
+    assert list(report["parts"]) == ["serving_sqlite", "serving_postgres"]
+    assert not any(part["ran"] for part in report["parts"].values())
+    assert len(report["rows"]) == 6
     assert all(row["measured"].startswith("not run: wrk is not installed") for row in report["rows"])
 
 

@@ -5,8 +5,9 @@ What must hold for either server: it answers, keeps a client's connection open b
 background jobs in its workers (a webhook delivery enqueued by ``POST /api/v1/awards`` reaches a receiver this
 test runs), buffers engagement counts in its workers and writes them when it is stopped with SIGTERM, stops
 within the graceful period, and every worker's cached public page shows a revocation made through another worker
-(on PostgreSQL, where each worker keeps a change listener, within moments). Runs on SQLite, and on PostgreSQL (a fresh database next to the test one) in the
-PostgreSQL run of the platform tests. No timings are asserted beyond generous deadlines.
+(on PostgreSQL, where each worker keeps a change listener, within moments). Runs on SQLite, and on PostgreSQL
+(a fresh database next to the test one) in the PostgreSQL run of the platform tests. No timings are asserted
+beyond generous deadlines.
 """
 
 from __future__ import annotations
