@@ -200,6 +200,7 @@ def test_the_server_answers_runs_jobs_and_flushes_counts_when_stopped(site: Site
         # the webhook delivery job ran in a worker (the in-process job runner is up)
         assert site.hook_arrived.wait(30), "no webhook delivery arrived"
         assert [hook["data"]["award"]["id"] for hook in site.hooks if hook["type"] == "award.issued"][-1] == award["id"]
+        connection.close()
 
         # kept-alive connections, each counting a view that the worker holds in memory for now
         views = 0
@@ -349,6 +350,7 @@ def test_every_worker_shows_a_revocation_made_in_another(site: Site, name: str, 
         answer = api.getresponse()
         assert answer.status == 200, answer.read()
         answer.read()
+        api.close()
         deadline, in_a_row = time.monotonic() + 15, 0
         while in_a_row < 40:  # then every worker has shown it (40 new connections over 2 workers)
             assert time.monotonic() < deadline, "a worker still serves the page from before the revocation"

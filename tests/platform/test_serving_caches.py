@@ -7,6 +7,8 @@ change or expiry shows on the very next request; buffered counts are exact once 
 from __future__ import annotations
 
 import json
+import threading
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -308,6 +310,31 @@ def test_flush_every_n_increments(award: Award) -> None:
         assert EngagementCount.objects.get(award=award).count == 3
     finally:
         engagement.disable_buffering()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_full_buffer_is_written_by_the_background_thread_not_the_request(award: Award,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    written_by: list[str] = []
+    real_flush = engagement.flush
+
+    def observed_flush() -> int:
+        written_by.append(threading.current_thread().name)
+        return real_flush()
+
+    monkeypatch.setattr(engagement, "flush", observed_flush)
+    engagement.enable_buffering(flush_every=3, flush_seconds=3600, background=True)
+    try:
+        for _ in range(3):
+            engagement.record_engagement(award, "view")
+        deadline = time.monotonic() + 10
+        while not EngagementCount.objects.filter(award=award, count=3).exists():  # not the hour flush_seconds says
+            assert time.monotonic() < deadline, "the background thread did not write the full buffer"
+            time.sleep(0.01)
+        assert written_by == ["engagement-flush"]  # the caller (a request) never wrote
+    finally:
+        engagement.disable_buffering()
+    assert written_by[-1] == threading.current_thread().name  # disabling writes what is left, in the caller
 
 
 def test_counts_of_a_deleted_award_are_dropped_not_retried(award: Award, owner: Any, badge: Any,
