@@ -15,10 +15,15 @@ generation moved. While the listener is not connected and listening, memos hold 
 the database, as before. What a process may show after a change committed elsewhere is therefore at most as
 old as the notification's delivery (normally a millisecond).
 
-Not used: on SQLite (nothing to listen to; its in-process query is cheap), inside a transaction (the caller
-may see its own uncommitted writes, which no notification announces: every test case runs in one), and when
-``INSIGNIA_LISTEN_FOR_CHANGES`` is off (needed behind a transaction-mode connection pooler, where a session's
-LISTEN does not outlive the transaction).
+On SQLite there is nothing to listen to, and nothing needed: the database is a file on this machine, and
+each connection can tell cheaply whether the file changed. A memo keeps rows per thread (each thread has its
+own connection) under a stamp read before each lookup: ``PRAGMA data_version`` (moves when another connection,
+in any process, commits) and the connection's ``total_changes`` (moves with its own writes). A stamp that
+moved empties that thread's memo; so a change shows on the very next request, in every process.
+
+Not used inside a transaction (the caller may see its own uncommitted writes, which no notification announces:
+every test case runs in one), and on PostgreSQL not when ``INSIGNIA_LISTEN_FOR_CHANGES`` is off (needed behind a
+transaction-mode connection pooler, where a session's LISTEN does not outlive the transaction).
 """
 
 from __future__ import annotations
@@ -141,9 +146,9 @@ _MISSING = object()
 
 
 class RowMemo:
-    """Rows of a one-row query by key, kept in this process while ``listener`` hears every change (see the
-    module's docstring); at most ``size`` of them (the oldest stored goes first). ``None`` (no row) is never
-    kept, so a row added later is found at once."""
+    """Rows of a one-row query by key, kept in this process while ``listener`` hears every change, or on SQLite
+    per thread while the file is unchanged (see the module's docstring); at most ``size`` of them (the oldest
+    stored goes first). ``None`` (no row) is never kept, so a row added later is found at once."""
 
     def __init__(self, size: int, changes: ChangeListener | None = None) -> None:
         self.size = size
@@ -151,11 +156,17 @@ class RowMemo:
         self._rows: dict[Hashable, Any] = {}
         self._generation: int | None = None
         self._lock = threading.Lock()
+        self._local = threading.local()
 
     def get(self, key: Hashable, load: Callable[..., Any], *args: Any) -> Any:
         """``load(*args)``'s row, from the memo when it was loaded since the last change."""
         generation = self.changes.live_generation()
-        if generation is None or connections[self.changes.using].in_atomic_block:
+        if generation is None:
+            connection = connections[self.changes.using]
+            if connection.vendor == "sqlite" and not connection.in_atomic_block:
+                return self._sqlite_get(connection, key, load, args)
+            return load(*args)
+        if connections[self.changes.using].in_atomic_block:
             return load(*args)
         if self._generation == generation:
             row = self._rows.get(key, _MISSING)
@@ -180,8 +191,34 @@ class RowMemo:
                 del rows[next(iter(rows))]
             rows[key] = row
 
+    def _sqlite_get(self, connection: Any, key: Hashable, load: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+        """SQLite: rows kept per thread (each has its connection) while the database file is unchanged: no
+        commit by another connection (``PRAGMA data_version``, read from shared memory, ~µs) nor any change by
+        this one (``total_changes``). The stamp is read before the row: a commit in between changes the next."""
+        connection.ensure_connection()
+        raw = connection.connection
+        stamp = (raw.execute("PRAGMA data_version").fetchone()[0], raw.total_changes)
+        local = self._local
+        # The connection itself is kept and compared (not its id, which a new one could reuse): a new connection's
+        # stamp says nothing of what changed before it opened.
+        if getattr(local, "raw", None) is not raw or local.stamp != stamp:
+            local.raw, local.stamp, local.rows = raw, stamp, {}
+        rows: dict[Hashable, Any] = local.rows
+        row = rows.get(key, _MISSING)
+        if row is not _MISSING:
+            return row
+        row = load(*args)
+        if row is not None:
+            if len(rows) >= self.size and key not in rows:
+                del rows[next(iter(rows))]
+            rows[key] = row
+        return row
+
     def __len__(self) -> int:
-        return len(self._rows) if self._generation == self.changes.live_generation() else 0
+        """Rows kept (PostgreSQL: for the process; SQLite: for this thread)."""
+        if self._generation is not None and self._generation == self.changes.live_generation():
+            return len(self._rows)
+        return len(getattr(self._local, "rows", {}))
 
 
 def start_listening() -> bool:
