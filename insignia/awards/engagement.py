@@ -18,8 +18,8 @@ Under load a write per page view is the bottleneck, so the production server (gu
 memory per process and written by :func:`flush` as one ``count = count + n`` upsert per (award, kind,
 channel, day), every ``INSIGNIA_ENGAGEMENT_FLUSH_SECONDS`` (default 5) or ``INSIGNIA_ENGAGEMENT_FLUSH_EVERY``
 increments (default 20,000; a full buffer wakes the background thread, so a request never writes), and when the
-worker exits. Counts are exact once flushed; the readers here flush
-this process's buffer first. Without buffering (tests, management commands) every call writes at once.
+worker exits. Counts are exact once flushed; the readers here flush this process's buffer first. Without
+buffering (tests, management commands) every call writes at once.
 """
 
 from __future__ import annotations

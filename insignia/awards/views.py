@@ -246,8 +246,9 @@ def _page_version(public_id: str) -> tuple[int, str] | None:
     badge, issuer and organisation (their edits), the status lists and the issuer's keys (the verdict), and
     time (a window per award that never spans its expiry or start, as the verdict cache does).
     """
-    # Kept in the process while PostgreSQL announces every change to these rows (``core.changes``), else asked
-    # for: prepared (planned once per connection), the row read in binary (numbers, text and timestamps).
+    # Kept while nothing changed (``core.changes``: per process on PostgreSQL, which announces every change to
+    # these rows; per thread on SQLite, while the file is unchanged), else asked for: prepared (planned once per
+    # connection), the row read in binary (numbers, text and timestamps).
     row = _page_rows.get(public_id, _load_page_row, public_id)
     if row is None:
         return None

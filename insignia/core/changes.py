@@ -186,10 +186,7 @@ class RowMemo:
             if self._generation != generation:
                 self._rows = {}
                 self._generation = generation
-            rows = self._rows
-            if len(rows) >= self.size and key not in rows:
-                del rows[next(iter(rows))]
-            rows[key] = row
+            self._put(self._rows, key, row)
 
     def _sqlite_get(self, connection: Any, key: Hashable, load: Callable[..., Any], args: tuple[Any, ...]) -> Any:
         """SQLite: rows kept per thread (each has its connection) while the database file is unchanged: no
@@ -209,10 +206,14 @@ class RowMemo:
             return row
         row = load(*args)
         if row is not None:
-            if len(rows) >= self.size and key not in rows:
-                del rows[next(iter(rows))]
-            rows[key] = row
+            self._put(rows, key, row)
         return row
+
+    def _put(self, rows: dict[Hashable, Any], key: Hashable, row: Any) -> None:
+        """Keep ``row``, the oldest kept going first when ``size`` are kept already."""
+        if len(rows) >= self.size and key not in rows:
+            del rows[next(iter(rows))]
+        rows[key] = row
 
     def __len__(self) -> int:
         """Rows kept (PostgreSQL: for the process; SQLite: for this thread)."""

@@ -12,6 +12,7 @@ beyond generous deadlines.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import http.server
 import json
@@ -179,9 +180,10 @@ def _wait_until_answering(port: int, process: subprocess.Popen[bytes], deadline:
     raise AssertionError("the server did not answer in time")
 
 
-@pytest.mark.parametrize("name", servers.SERVERS)
-def test_the_server_answers_runs_jobs_and_flushes_counts_when_stopped(site: Site, name: str,
-                                                                      tmp_path: Path) -> None:
+@contextlib.contextmanager
+def _serving(site: Site, name: str, tmp_path: Path) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    """``insignia serve`` with server ``name`` on a free port, answering: (port, process). Stopped afterwards if
+    the test left it running (SIGTERM, then SIGKILL past the graceful period); its log printed if it failed."""
     port = _free_port()
     log = (tmp_path / "server.log").open("wb")
     process = subprocess.Popen([sys.executable, "-m", "insignia.cli", "serve", "--port", str(port)], cwd=ROOT,
@@ -189,6 +191,24 @@ def test_the_server_answers_runs_jobs_and_flushes_counts_when_stopped(site: Site
                                start_new_session=True)
     try:
         _wait_until_answering(port, process)
+        yield port, process
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=servers.GRACEFUL_SECONDS + 15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        log.close()
+        if process.returncode not in (0, None):
+            print((tmp_path / "server.log").read_text(errors="replace"))
+
+
+@pytest.mark.parametrize("name", servers.SERVERS)
+def test_the_server_answers_runs_jobs_and_flushes_counts_when_stopped(site: Site, name: str,
+                                                                      tmp_path: Path) -> None:
+    with _serving(site, name, tmp_path) as (port, process):
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         site.hook_arrived.clear()
         connection.request("POST", "/api/v1/awards", body=json.dumps({
@@ -224,13 +244,6 @@ def test_the_server_answers_runs_jobs_and_flushes_counts_when_stopped(site: Site
         assert time.monotonic() - started < servers.GRACEFUL_SECONDS
         assert _group_gone(process.pid), "a process of the server was left behind"
         assert _views_stored(site, award["id"]) == views  # every worker wrote its buffer on the way out
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        log.close()
-        if process.returncode not in (0, None):
-            print((tmp_path / "server.log").read_text(errors="replace"))
 
 
 def test_an_unknown_server_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -323,13 +336,7 @@ def _page_now(port: int, public_id: str) -> bytes:
 def test_every_worker_shows_a_revocation_made_in_another(site: Site, name: str, tmp_path: Path) -> None:
     """Cached pages in every worker (on PostgreSQL kept without a query, see ``core.changes``) show a revocation
     committed through one of them, within moments."""
-    port = _free_port()
-    log = (tmp_path / "server.log").open("wb")
-    process = subprocess.Popen([sys.executable, "-m", "insignia.cli", "serve", "--port", str(port)], cwd=ROOT,
-                               env={**site.env, "INSIGNIA_SERVER": name}, stdout=log, stderr=subprocess.STDOUT,
-                               start_new_session=True)
-    try:
-        _wait_until_answering(port, process)
+    with _serving(site, name, tmp_path) as (port, _):
         auth = {"Authorization": f"Bearer {site.token}", "Content-Type": "application/json"}
         api = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         api.request("POST", "/api/v1/awards", body=json.dumps({
@@ -358,10 +365,3 @@ def test_every_worker_shows_a_revocation_made_in_another(site: Site, name: str, 
             in_a_row = in_a_row + 1 if page not in warm and b"revoked" in page.lower() else 0
             if not in_a_row:
                 time.sleep(0.05)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=servers.GRACEFUL_SECONDS + 15)
-        log.close()
-        if process.returncode not in (0, None):
-            print((tmp_path / "server.log").read_text(errors="replace"))
